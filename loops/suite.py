@@ -1,0 +1,74 @@
+"""The benchmark suite as the loop sees it: accuracy curves and tool bonuses.
+
+``loops`` does not know how a suite is made (``harness/suites.py`` builds them
+from item banks); it only looks up precomputed accuracy curves, so a cycle
+costs O(1) per instance and domain whatever the bank size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+PROXY = 0
+HELD_OUT = 1
+
+
+@dataclass(frozen=True)
+class BenchmarkSuite:
+    """Expected accuracy of an ability on each domain's proxy and held-out items.
+
+    Attributes
+    ----------
+    domains
+        Domain names, in order (length D).
+    grid_lo, grid_step
+        The ability grid: point ``g`` is ``grid_lo + g * grid_step``.
+    curves
+        ``(2, D, G)`` float64: expected fraction of items solved at each grid
+        point, for the proxy part (index 0) and the held-out part (index 1).
+        Non-decreasing along the grid.
+    tool_bonus
+        ``(n_tools, D)`` float64: ability a held tool adds in each domain.
+    """
+
+    domains: tuple[str, ...]
+    grid_lo: float
+    grid_step: float
+    curves: NDArray[np.float64]
+    tool_bonus: NDArray[np.float64]
+
+    def accuracy(self, ability: NDArray[np.float64], part: int) -> NDArray[np.float64]:
+        """Return the expected accuracy at ``ability``.
+
+        Parameters
+        ----------
+        ability
+            ``(..., D)`` latent ability per domain.
+        part
+            :data:`PROXY` or :data:`HELD_OUT`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(..., D)`` float64 in [0, 1], linearly interpolated on the grid,
+            clamped at its ends.
+        """
+        n = self.curves.shape[-1]
+        x = (ability - self.grid_lo) * (1.0 / self.grid_step)
+        np.clip(x, 0.0, n - 1.000001, out=x)
+        i = x.astype(np.intp)
+        w = x - i
+        d = np.arange(len(self.domains))
+        table = self.curves[part]
+        lo = table[d, i]
+        hi = table[d, i + 1]
+        return lo + w * (hi - lo)
+
+    def bonus(self, tools: NDArray[np.uint8]) -> NDArray[np.float64]:
+        """Return the ``(..., D)`` ability bonus of tool masks ``tools`` ``(...)``."""
+        n_tools = self.tool_bonus.shape[0]
+        bits = (tools[..., None] >> np.arange(n_tools, dtype=np.uint8)) & 1
+        return bits.astype(np.float64) @ self.tool_bonus
