@@ -125,14 +125,20 @@ def _thaw(node: Any) -> None:
             _thaw(node._get_node(key))
 
 
-def register_configs() -> None:
-    """Register the run schema in Hydra's ConfigStore as ``takeoff_schema``."""
-    from hydra.core.config_store import ConfigStore
+def _schema() -> Any:
+    """Return the run schema as an overridable (not read-only) OmegaConf node."""
     from omegaconf import OmegaConf
 
     node = OmegaConf.structured(RunConfig)
     _thaw(node)
-    ConfigStore.instance().store(name="takeoff_schema", node=node)
+    return node
+
+
+def register_configs() -> None:
+    """Register the run schema in Hydra's ConfigStore as ``takeoff_schema``."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="takeoff_schema", node=_schema())
 
 
 def to_run_config(cfg: Any) -> RunConfig:
@@ -150,12 +156,19 @@ def to_run_config(cfg: Any) -> RunConfig:
     """
     from omegaconf import OmegaConf
 
-    plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True, enum_to_str=False)
-    assert isinstance(plain, dict)
-    plain.pop("hydra", None)
-    structured = OmegaConf.merge(OmegaConf.structured(RunConfig), plain)
-    run = OmegaConf.to_object(structured)
-    assert isinstance(run, RunConfig)
+    cfg = cfg.copy()
+    with_hydra = "hydra" in cfg
+    if with_hydra:
+        from omegaconf import open_dict
+
+        with open_dict(cfg):
+            del cfg["hydra"]
+    _thaw(cfg)
+    if OmegaConf.get_type(cfg) is not RunConfig:
+        cfg = OmegaConf.merge(_schema(), cfg)
+    run = OmegaConf.to_object(cfg)
+    if not isinstance(run, RunConfig):
+        raise ConfigError(f"expected a takeoff run config, got {type(run).__name__}")
     run = _tuples(run)
     validate(run)
     return run
