@@ -19,10 +19,13 @@ $(TSTAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
+DEMO_DIR := outputs/demo
+
 demo: $(STAMP)
-	$(VENV)/bin/takeoff -m +experiment=demo
+	$(VENV)/bin/takeoff -m +experiment=demo hydra.sweep.dir=$(DEMO_DIR)
+	$(VENV)/bin/takeoff-report $(DEMO_DIR)/results.zarr --out $(DEMO_DIR)/report
 	@echo
-	@echo "report: $$(cat outputs/demo/latest-report)"
+	@echo "report: $(abspath $(DEMO_DIR))/report/report.html"
 
 test: $(TSTAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
