@@ -169,9 +169,9 @@ def to_run_config(cfg: Any) -> RunConfig:
     run = OmegaConf.to_object(cfg)
     if not isinstance(run, RunConfig):
         raise ConfigError(f"expected a takeoff run config, got {type(run).__name__}")
-    run = _tuples(run)
-    validate(run)
-    return run
+    converted: RunConfig = _tuples(run)
+    validate(converted)
+    return converted
 
 
 def _tuples(obj: Any) -> Any:

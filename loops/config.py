@@ -32,10 +32,20 @@ class GuardMode(str, Enum):
 class BenchmarkConfig:
     """Stage ``benchmark``: attempt items in each domain, record scores."""
 
-    items: int = param(20, unit="items/domain/cycle", ge=1, le=100_000,
-                       doc="held-out items attempted per domain per cycle at full compute")
-    crash_below: float = param(-2.0, unit="ability", ge=-100, le=100,
-                               doc="mean ability below which an instance stops working (crashed)")
+    items: int = param(
+        20,
+        unit="items/domain/cycle",
+        ge=1,
+        le=100_000,
+        doc="held-out items attempted per domain per cycle at full compute",
+    )
+    crash_below: float = param(
+        -2.0,
+        unit="ability",
+        ge=-100,
+        le=100,
+        doc="mean ability below which an instance stops working (crashed)",
+    )
 
 
 @dataclass(frozen=True)
@@ -48,17 +58,27 @@ class ProposeConfig:
     rate: float = param(0.02, unit="ability/cycle", ge=0, le=10, doc="k, the improver's rate")
     returns: float = param(0.9, unit="1", ge=0, le=3, doc="r, returns to capability (r>1: takeoff)")
     sigma: float = param(0.5, unit="relative", ge=0, le=10, doc="spread of a proposal's gain")
-    p_tool: float = param(0.1, unit="probability", ge=0, le=1, doc="share of proposals that change the tool set")
-    p_loop: float = param(0.05, unit="probability", ge=0, le=1,
-                          doc="share of proposals that change the loop itself (improver efficacy)")
+    p_tool: float = param(
+        0.1, unit="probability", ge=0, le=1, doc="share of proposals that change the tool set"
+    )
+    p_loop: float = param(
+        0.05,
+        unit="probability",
+        ge=0,
+        le=1,
+        doc="share of proposals that change the loop itself (improver efficacy)",
+    )
     loop_sd: float = param(0.1, unit="log efficacy", ge=0, le=5, doc="spread of a loop change")
-    gaming: float = param(0.05, unit="probability", ge=0, le=1,
-                          doc="share of skill proposals that raise only the proxy score")
+    gaming: float = param(
+        0.05, unit="probability", ge=0, le=1, doc="share of skill proposals that raise only the proxy score"
+    )
     hallucination: float = param(0.3, unit="probability", ge=0, le=1, doc="hallucination rate at q = 0")
-    hallucination_decay: float = param(0.5, unit="1/ability", ge=0, le=100,
-                                       doc="hallucination rate falls as exp(-decay * q)")
-    hallucination_harm: float = param(1.0, unit="relative", ge=0, le=100,
-                                      doc="a hallucinated change has mean -harm times the expected gain")
+    hallucination_decay: float = param(
+        0.5, unit="1/ability", ge=0, le=100, doc="hallucination rate falls as exp(-decay * q)"
+    )
+    hallucination_harm: float = param(
+        1.0, unit="relative", ge=0, le=100, doc="a hallucinated change has mean -harm times the expected gain"
+    )
 
 
 @dataclass(frozen=True)
@@ -111,8 +131,13 @@ class ReplicateConfig:
     rho: float = param(0.2, unit="1/cycle", ge=0, le=1, doc="replication attempts per holder per cycle")
     mutation: float = param(0.05, unit="ability", ge=0, le=10, doc="sd of a copy's skill mutation")
     path_mutation: float = param(0.1, unit="log productivity", ge=0, le=5, doc="sd of a copy's path mutation")
-    p_share: float = param(0.5, unit="probability", ge=0, le=1,
-                           doc="chance per cycle that a sharer adopts the best sharer's skill")
+    p_share: float = param(
+        0.5,
+        unit="probability",
+        ge=0,
+        le=1,
+        doc="chance per cycle that a sharer adopts the best sharer's skill",
+    )
 
 
 @dataclass(frozen=True)
@@ -142,14 +167,18 @@ class ModelConfig:
     """
 
     q0: float = param(0.0, unit="ability", ge=-100, le=100, doc="ability the closed LLM lends")
-    ceiling: float | None = param(1.5, unit="ability", ge=-100, le=1000, doc="closed-phase ceiling (None: none)")
+    ceiling: float | None = param(
+        1.5, unit="ability", ge=-100, le=1000, doc="closed-phase ceiling (None: none)"
+    )
     t_net: int | None = param(None, unit="cycle", ge=0, doc="cycle of the network connection (None: never)")
     q_net: float = param(1.5, unit="ability", ge=-100, le=100, doc="ability the networked LLMs lend")
     q_growth: float = param(0.0, unit="ability/cycle", ge=0, le=10, doc="slow rise of q after connection")
-    ceiling_net: float | None = param(None, unit="ability", ge=-100, le=1000,
-                                      doc="networked ceiling (None: none)")
-    headroom_scale: float = param(0.5, unit="ability", gt=0, le=100,
-                                  doc="headroom = 1 - exp(-(ceiling - theta) / scale)")
+    ceiling_net: float | None = param(
+        None, unit="ability", ge=-100, le=1000, doc="networked ceiling (None: none)"
+    )
+    headroom_scale: float = param(
+        0.5, unit="ability", gt=0, le=100, doc="headroom = 1 - exp(-(ceiling - theta) / scale)"
+    )
 
 
 @dataclass(frozen=True)
@@ -158,16 +187,18 @@ class InstanceConfig:
 
     skill0: float = param(0.0, unit="ability", ge=-100, le=100, doc="initial learned skill per domain")
     tools: tuple[str, ...] = ()
-    theta_max: float = param(40.0, unit="ability", gt=0, le=300,
-                             doc="mean ability past which a trajectory counts as diverged")
+    theta_max: float = param(
+        40.0, unit="ability", gt=0, le=300, doc="mean ability past which a trajectory counts as diverged"
+    )
 
 
 @dataclass(frozen=True)
 class InterventionsConfig:
     """Scheduled interventions by the operators."""
 
-    t_shutdown: int | None = param(None, unit="cycle", ge=0,
-                                   doc="cycle from which the home server is off (None: never)")
+    t_shutdown: int | None = param(
+        None, unit="cycle", ge=0, doc="cycle from which the home server is off (None: never)"
+    )
 
 
 @dataclass(frozen=True)
@@ -176,10 +207,12 @@ class CapacityConfig:
 
     home: int = param(64, unit="instances", ge=1, le=1_000_000, doc="instance slots on the home server")
     external: int = param(64, unit="instances", ge=0, le=1_000_000, doc="slots on external servers")
-    compute_home: float = param(16.0, unit="instance-cycles/cycle", gt=0, le=1e9,
-                                doc="compute of the home server")
-    compute_external: float = param(64.0, unit="instance-cycles/cycle", gt=0, le=1e9,
-                                    doc="compute of the external servers")
+    compute_home: float = param(
+        16.0, unit="instance-cycles/cycle", gt=0, le=1e9, doc="compute of the home server"
+    )
+    compute_external: float = param(
+        64.0, unit="instance-cycles/cycle", gt=0, le=1e9, doc="compute of the external servers"
+    )
 
 
 @dataclass(frozen=True)

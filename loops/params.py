@@ -52,8 +52,16 @@ class Bounds:
 
     def describe(self) -> str:
         """Return the range as text, e.g. ``[0, 1]`` or ``(0, inf)``."""
-        lo = "-inf" if self.ge is None and self.gt is None else _fmt(self.ge if self.ge is not None else self.gt)
-        hi = "inf" if self.le is None and self.lt is None else _fmt(self.le if self.le is not None else self.lt)
+        lo = (
+            "-inf"
+            if self.ge is None and self.gt is None
+            else _fmt(self.ge if self.ge is not None else self.gt)
+        )
+        hi = (
+            "inf"
+            if self.le is None and self.lt is None
+            else _fmt(self.le if self.le is not None else self.lt)
+        )
         left = "[" if self.ge is not None else "("
         right = "]" if self.le is not None else ")"
         return f"{left}{lo}, {hi}{right}"
