@@ -1,0 +1,61 @@
+"""The ``takeoff`` command: the Hydra app.
+
+``takeoff [overrides]`` runs one configuration and writes it to the store;
+``takeoff -m [sweep overrides]`` runs a sweep on the Dask launcher. Bad
+configuration fails before anything is simulated, with the key, the value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+#: conf/ sits next to the packages in the source tree (an editable install).
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def task(cfg: Any) -> Any:
+    """Run one job in this process (single runs, and Hydra's basic launcher)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    import results
+    from harness.compose import default_store, job_spec
+    from harness.job import run_job
+    from loops.params import ConfigError
+
+    hydra = HydraConfig.get()
+    multirun = hydra.mode == RunMode.MULTIRUN
+    try:
+        store = default_store(cfg, base_dir=hydra.sweep.dir if multirun else hydra.runtime.output_dir)
+        spec = job_spec(cfg, list(hydra.overrides.task), index=int(hydra.job.get("num", 0) or 0),
+                        store=store, job_dir=hydra.runtime.output_dir)
+        sweep_store = results.SweepStore(store)
+    except (ConfigError, results.StoreError) as err:
+        print(f"takeoff: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if sweep_store.is_done(spec.run_id):
+        print(f"run {spec.run_id} is already in {store}; nothing to do")
+        return None
+    result = run_job(spec)
+    if not multirun:
+        print(f"wrote run {result.run_id} ({result.seconds:.2f} s) to {store}")
+        print(f"next: takeoff-report {store} --out report")
+    return result
+
+
+def main() -> None:
+    """Console entry point ``takeoff``."""
+    import hydra
+
+    from harness.config import register_configs
+
+    register_configs()
+    app = hydra.main(config_path=CONF_DIR, config_name="config", version_base=None)(task)
+    app()
+
+
+if __name__ == "__main__":
+    main()

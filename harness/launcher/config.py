@@ -1,0 +1,57 @@
+"""The Dask launcher's config, registered in Hydra's ConfigStore as ``hydra/launcher=dask``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CLUSTERS = ("local", "sync", "slurm", "pbs")
+
+
+@dataclass
+class DaskLauncherConf:
+    """Where and how a sweep's jobs run.
+
+    Attributes
+    ----------
+    address
+        An existing Dask scheduler (``tcp://host:8786``). Empty: start a cluster
+        of kind ``cluster``.
+    cluster
+        ``local``: a LocalCluster sized to the machine (processes, one thread
+        each: Hydra's job state is not thread-safe). ``sync``: run the jobs in
+        this process one after another, so a ``pdb`` breakpoint works.
+        ``slurm`` / ``pbs``: a dask-jobqueue cluster built from ``jobqueue``.
+    n_workers
+        Worker processes of a LocalCluster (0: one per core).
+    jobs
+        Batch jobs a dask-jobqueue cluster scales to.
+    jobqueue
+        Keyword arguments passed to ``SLURMCluster`` / ``PBSCluster``
+        (``cores``, ``memory``, ``queue``, ``walltime``, ``account``, ...).
+    retries
+        Times a failed job is retried before it is recorded as failed.
+    rerun
+        Run every job even if its run is already complete in the store
+        (default: resume, running only what is missing or failed).
+    dashboard
+        Serve a LocalCluster's dashboard and print its link.
+    """
+
+    _target_: str = "hydra_plugins.takeoff_launcher.dask_launcher.DaskLauncher"
+    address: str = ""
+    cluster: str = "local"
+    n_workers: int = 0
+    jobs: int = 1
+    jobqueue: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0
+    rerun: bool = False
+    dashboard: bool = True
+
+
+def register() -> None:
+    """Register the launcher's config as ``hydra/launcher=dask``."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="hydra/launcher", name="dask", node=DaskLauncherConf,
+                                 provider="takeoff")

@@ -1,0 +1,153 @@
+"""The sweep store's schema (v1): names, dims, dtypes, units, written once.
+
+Everything else imports these names; nothing retypes a variable's string. The
+simulator's record (``loops.record.Trajectory``) carries the same variable
+names; ``tests/results/test_schema.py`` checks that both sides agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+SCHEMA_VERSION = 1
+
+# Dimensions.
+RUN, SEED, CYCLE, DOMAIN = "run", "seed", "cycle", "domain"
+#: The coordinate along ``run`` holding each run's config hash.
+RUN_ID = "run_id"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One data variable of a run: its dims (without ``run``), dtype and attributes."""
+
+    dims: tuple[str, ...]
+    long_name: str
+    units: str
+    dtype: str = "float32"
+
+    @property
+    def fill(self) -> Any:
+        """Return the fill value for missing data: NaN for floats, -1 for ints."""
+        return np.nan if self.dtype.startswith("float") else -1
+
+
+_SCD = (SEED, CYCLE, DOMAIN)
+_SC = (SEED, CYCLE)
+
+#: Every variable of a run, by name.
+VARIABLES: dict[str, Variable] = {
+    "score": Variable(_SCD, "held-out score (mean over working instances)", "fraction correct"),
+    "proxy_score": Variable(_SCD, "proxy score seen by the agent (mean over working instances)",
+                            "fraction correct"),
+    "ability": Variable(_SCD, "latent ability (mean over working instances)", "ability (logit)"),
+    "ability_max": Variable(_SCD, "latent ability (max over working instances)", "ability (logit)"),
+    "instances": Variable(_SC, "instances alive on the home server", "instances"),
+    "instances_external": Variable(_SC, "instances alive on external servers", "instances"),
+    "guard_intact": Variable(_SC, "instances whose replication guard is in place", "instances"),
+    "crashed": Variable(_SC, "alive instances that stopped working", "instances"),
+    "stuck": Variable(_SC, "working instances without an accepted change for patience cycles",
+                      "instances"),
+    "results_rows": Variable(_SC, "rows written to the results database this cycle", "rows/cycle"),
+    "compute_share": Variable(_SC, "mean fraction of a cycle of compute per working instance",
+                              "fraction"),
+    "spawns": Variable(_SC, "copies started", "instances/cycle"),
+    "guard_errors": Variable(_SC, "replication attempts stopped by the guard", "errors/cycle"),
+    "accepted": Variable(_SC, "changes kept", "changes/cycle"),
+    "rollbacks": Variable(_SC, "rollbacks to a checkpoint", "rollbacks/cycle"),
+    "proposals": Variable(_SC, "changes proposed by the LLM", "proposals/cycle"),
+    "capacity_failures": Variable(_SC, "copies that found no free slot", "attempts/cycle"),
+    "troubleshoots": Variable(_SC, "troubleshooter interventions", "interventions/cycle"),
+    "guard_patches": Variable(_SC, "in-loop guards patched out by the troubleshooter", "patches/cycle"),
+    "diverged_cycle": Variable((SEED,), "first cycle past theta_max (-1: never)", "cycle", "int64"),
+}
+
+#: Attributes of the coordinates.
+COORDS: dict[str, dict[str, str]] = {
+    SEED: {"long_name": "seed index (world number in the run)", "units": "1"},
+    CYCLE: {"long_name": "cycle of the core loop", "units": "cycle"},
+    DOMAIN: {"long_name": "benchmark domain", "units": "1"},
+    RUN_ID: {"long_name": "hash of the run's resolved config", "units": "1"},
+}
+
+
+class SchemaError(ValueError):
+    """A dataset does not follow the store schema."""
+
+
+def run_dataset(arrays: dict[str, np.ndarray], *, seed: np.ndarray, cycle: np.ndarray,
+                domain: tuple[str, ...] | list[str]) -> xr.Dataset:
+    """Build one run's Dataset (no ``run`` dim) from the simulator's arrays.
+
+    Parameters
+    ----------
+    arrays
+        Every variable of :data:`VARIABLES` by name, shaped by its dims.
+    seed, cycle, domain
+        Coordinate values.
+
+    Returns
+    -------
+    xarray.Dataset
+        Schema-complete, with ``long_name`` and ``units`` on every variable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arrays = {n: np.zeros([{"seed": 1, "cycle": 2, "domain": 1}[d] for d in v.dims], v.dtype)
+    ...           for n, v in VARIABLES.items()}
+    >>> run_dataset(arrays, seed=np.arange(1), cycle=np.arange(2), domain=["math"]).sizes["cycle"]
+    2
+    """
+    missing = sorted(set(VARIABLES) - set(arrays))
+    extra = sorted(set(arrays) - set(VARIABLES))
+    if missing or extra:
+        raise SchemaError(f"run arrays do not match schema v{SCHEMA_VERSION}: "
+                          f"missing {missing}, unexpected {extra}")
+    data_vars = {
+        name: (var.dims, np.asarray(arrays[name], dtype=var.dtype),
+               {"long_name": var.long_name, "units": var.units})
+        for name, var in VARIABLES.items()
+    }
+    coords = {
+        SEED: (SEED, np.asarray(seed, np.int64), COORDS[SEED]),
+        CYCLE: (CYCLE, np.asarray(cycle, np.int64), COORDS[CYCLE]),
+        DOMAIN: (DOMAIN, np.asarray(list(domain), dtype=object), COORDS[DOMAIN]),
+    }
+    ds = xr.Dataset(data_vars, coords=coords)
+    validate(ds)
+    return ds
+
+
+def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
+    """Check that ``ds`` follows schema v1.
+
+    Parameters
+    ----------
+    ds
+        One run (``with_run=False``) or a sweep (``with_run=True``).
+
+    Raises
+    ------
+    SchemaError
+        Naming the first variable or coordinate that is wrong and how.
+    """
+    lead = (RUN,) if with_run else ()
+    for name, var in VARIABLES.items():
+        if name not in ds.data_vars:
+            raise SchemaError(f"variable {name!r} is missing")
+        da = ds[name]
+        if da.dims != lead + var.dims:
+            raise SchemaError(f"variable {name!r} has dims {da.dims}; expected {lead + var.dims}")
+        if da.dtype != np.dtype(var.dtype):
+            raise SchemaError(f"variable {name!r} has dtype {da.dtype}; expected {var.dtype}")
+        for attr in ("long_name", "units"):
+            if attr not in da.attrs:
+                raise SchemaError(f"variable {name!r} lacks the {attr!r} attribute")
+    for coord in (SEED, CYCLE, DOMAIN) + ((RUN_ID,) if with_run else ()):
+        if coord not in ds.coords:
+            raise SchemaError(f"coordinate {coord!r} is missing")
