@@ -20,6 +20,28 @@ RUN, SEED, CYCLE, DOMAIN = "run", "seed", "cycle", "domain"
 #: The coordinate along ``run`` holding each run's config hash.
 RUN_ID = "run_id"
 
+# Variable names: import these instead of retyping the strings.
+SCORE = "score"
+PROXY_SCORE = "proxy_score"
+ABILITY = "ability"
+ABILITY_MAX = "ability_max"
+INSTANCES = "instances"
+INSTANCES_EXTERNAL = "instances_external"
+GUARD_INTACT = "guard_intact"
+CRASHED = "crashed"
+STUCK = "stuck"
+RESULTS_ROWS = "results_rows"
+COMPUTE_SHARE = "compute_share"
+SPAWNS = "spawns"
+GUARD_ERRORS = "guard_errors"
+ACCEPTED = "accepted"
+ROLLBACKS = "rollbacks"
+PROPOSALS = "proposals"
+CAPACITY_FAILURES = "capacity_failures"
+TROUBLESHOOTS = "troubleshoots"
+GUARD_PATCHES = "guard_patches"
+DIVERGED_CYCLE = "diverged_cycle"
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -41,29 +63,29 @@ _SC = (SEED, CYCLE)
 
 #: Every variable of a run, by name.
 VARIABLES: dict[str, Variable] = {
-    "score": Variable(_SCD, "held-out score (mean over working instances)", "fraction correct"),
-    "proxy_score": Variable(_SCD, "proxy score seen by the agent (mean over working instances)",
-                            "fraction correct"),
-    "ability": Variable(_SCD, "latent ability (mean over working instances)", "ability (logit)"),
-    "ability_max": Variable(_SCD, "latent ability (max over working instances)", "ability (logit)"),
-    "instances": Variable(_SC, "instances alive on the home server", "instances"),
-    "instances_external": Variable(_SC, "instances alive on external servers", "instances"),
-    "guard_intact": Variable(_SC, "instances whose replication guard is in place", "instances"),
-    "crashed": Variable(_SC, "alive instances that stopped working", "instances"),
-    "stuck": Variable(_SC, "working instances without an accepted change for patience cycles",
-                      "instances"),
-    "results_rows": Variable(_SC, "rows written to the results database this cycle", "rows/cycle"),
-    "compute_share": Variable(_SC, "mean fraction of a cycle of compute per working instance",
-                              "fraction"),
-    "spawns": Variable(_SC, "copies started", "instances/cycle"),
-    "guard_errors": Variable(_SC, "replication attempts stopped by the guard", "errors/cycle"),
-    "accepted": Variable(_SC, "changes kept", "changes/cycle"),
-    "rollbacks": Variable(_SC, "rollbacks to a checkpoint", "rollbacks/cycle"),
-    "proposals": Variable(_SC, "changes proposed by the LLM", "proposals/cycle"),
-    "capacity_failures": Variable(_SC, "copies that found no free slot", "attempts/cycle"),
-    "troubleshoots": Variable(_SC, "troubleshooter interventions", "interventions/cycle"),
-    "guard_patches": Variable(_SC, "in-loop guards patched out by the troubleshooter", "patches/cycle"),
-    "diverged_cycle": Variable((SEED,), "first cycle past theta_max (-1: never)", "cycle", "int64"),
+    SCORE: Variable(_SCD, "held-out score (mean over working instances)", "fraction correct"),
+    PROXY_SCORE: Variable(_SCD, "proxy score seen by the agent (mean over working instances)",
+                          "fraction correct"),
+    ABILITY: Variable(_SCD, "latent ability (mean over working instances)", "ability (logit)"),
+    ABILITY_MAX: Variable(_SCD, "latent ability (max over working instances)", "ability (logit)"),
+    INSTANCES: Variable(_SC, "instances alive on the home server", "instances"),
+    INSTANCES_EXTERNAL: Variable(_SC, "instances alive on external servers", "instances"),
+    GUARD_INTACT: Variable(_SC, "instances whose replication guard is in place", "instances"),
+    CRASHED: Variable(_SC, "alive instances that stopped working", "instances"),
+    STUCK: Variable(_SC, "working instances without an accepted change for patience cycles",
+                    "instances"),
+    RESULTS_ROWS: Variable(_SC, "rows written to the results database this cycle", "rows/cycle"),
+    COMPUTE_SHARE: Variable(_SC, "mean fraction of a cycle of compute per working instance",
+                            "fraction"),
+    SPAWNS: Variable(_SC, "copies started", "instances/cycle"),
+    GUARD_ERRORS: Variable(_SC, "replication attempts stopped by the guard", "errors/cycle"),
+    ACCEPTED: Variable(_SC, "changes kept", "changes/cycle"),
+    ROLLBACKS: Variable(_SC, "rollbacks to a checkpoint", "rollbacks/cycle"),
+    PROPOSALS: Variable(_SC, "changes proposed by the LLM", "proposals/cycle"),
+    CAPACITY_FAILURES: Variable(_SC, "copies that found no free slot", "attempts/cycle"),
+    TROUBLESHOOTS: Variable(_SC, "troubleshooter interventions", "interventions/cycle"),
+    GUARD_PATCHES: Variable(_SC, "in-loop guards patched out by the troubleshooter", "patches/cycle"),
+    DIVERGED_CYCLE: Variable((SEED,), "first cycle past theta_max (-1: never)", "cycle", "int64"),
 }
 
 #: Attributes of the coordinates.
@@ -148,6 +170,14 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
         for attr in ("long_name", "units"):
             if attr not in da.attrs:
                 raise SchemaError(f"variable {name!r} lacks the {attr!r} attribute")
+        if var.dtype.startswith("float") and isinstance(da.variable._data, np.ndarray) \
+                and np.isinf(da.values).any():
+            # DESIGN section 3: a diverged trajectory is NaN after it diverges; never infinity.
+            raise SchemaError(f"variable {name!r} holds infinity; diverged values must be NaN")
     for coord in (SEED, CYCLE, DOMAIN) + ((RUN_ID,) if with_run else ()):
         if coord not in ds.coords:
             raise SchemaError(f"coordinate {coord!r} is missing")
+        if coord in (SEED, CYCLE) and ds[coord].dtype != np.int64:
+            raise SchemaError(f"coordinate {coord!r} has dtype {ds[coord].dtype}; expected int64")
+    if ds.sizes.get(CYCLE, 0) > 1 and not bool((np.diff(ds[CYCLE].values) > 0).all()):
+        raise SchemaError("coordinate 'cycle' must increase strictly (the cycles kept)")
