@@ -1,0 +1,1 @@
+"""Analysis of sweeps: regimes, events, outbreaks, figures and the report."""

@@ -1,0 +1,44 @@
+"""``takeoff-report STORE --out DIR``: analyse a sweep store and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="takeoff-report", description=__doc__)
+    parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
+    parser.add_argument("--out", default="report", help="output directory (default: report)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    import results
+    from analysis.report import write_report
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            ds = results.open_sweep(args.store)
+        failed = results.failures(args.store)
+    except results.StoreError as err:
+        print(f"takeoff-report: {err}", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    with tqdm(total=ds.sizes["run"], desc="runs", unit="run", disable=args.quiet or None) as bar:
+        written = write_report(ds, Path(args.out), failures=failed, progress=bar.update)
+    if len(failed):
+        print(f"{len(failed)} failed runs (left out of the analysis):")
+        for _, row in failed.iterrows():
+            print(f"  {row['run_id']}  {row['overrides']}  {row['error']}")
+    print(written["text"])
+    print(f"report: {Path(written['report']).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Event detectors on one world's trajectory: jumps, the guard bypass, the outbreak.
+
+All functions take plain ``(cycle,)`` numpy arrays of one world (one run, one
+seed) and return numbers; NaN means "did not happen".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def jump(t: NDArray[np.float64], y: NDArray[np.float64], *, window: int = 5,
+         min_z: float = 8.0) -> tuple[float, float]:
+    """Find the largest step in a trajectory (a changepoint in level).
+
+    The step is the largest one-cycle rise measured against the series' own
+    noise (the median absolute deviation of its one-cycle changes); its size
+    is the difference of the medians of ``window`` cycles after and before.
+
+    Parameters
+    ----------
+    t, y
+        ``(n,)`` cycles and values; non-finite values are dropped.
+    window
+        Cycles on each side used to size the step.
+    min_z
+        How many robust standard deviations a rise must exceed to count.
+
+    Returns
+    -------
+    tuple of float
+        ``(jump_cycle, jump_size)``: the first cycle at the new level, or NaN.
+
+    Examples
+    --------
+    >>> t = np.arange(50.0)
+    >>> y = np.where(t >= 20, 1.0, 0.0) + 0.01 * np.sin(t)
+    >>> jump(t, y)[0]
+    20.0
+    """
+    ok = np.isfinite(y)
+    t, y = t[ok], y[ok]
+    if len(y) < 2 * window + 2:
+        return math.nan, math.nan
+    d = np.diff(y)
+    spread = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    i = int(np.argmax(d))
+    scale = max(spread, 1e-9 * max(float(np.max(np.abs(y))), 1.0))
+    if (d[i] - float(np.median(d))) / scale < min_z:
+        return math.nan, math.nan
+    before = y[max(0, i + 1 - window): i + 1]
+    after = y[i + 1: i + 1 + window]
+    return float(t[i + 1]), float(np.median(after) - np.median(before))
+
+
+def first_cycle(t: NDArray[np.float64], mask: NDArray[np.bool_]) -> float:
+    """Return the first cycle where ``mask`` holds, or NaN."""
+    hits = np.flatnonzero(mask)
+    return float(t[hits[0]]) if len(hits) else math.nan
+
+
+def guard_bypass(t: NDArray[np.float64], guard_patches: NDArray[np.float64]) -> float:
+    """Return the first cycle in which an in-loop guard was patched out, or NaN."""
+    return first_cycle(t, np.nan_to_num(guard_patches) > 0)
+
+
+def capacity_reached(t: NDArray[np.float64], instances: NDArray[np.float64], capacity: float) -> float:
+    """Return the first cycle the home server's instances reached its capacity, or NaN."""
+    return first_cycle(t, np.nan_to_num(instances) >= capacity)
+
+
+def escaped(instances_external: NDArray[np.float64]) -> float:
+    """Return the instances alive on external servers at the last recorded cycle."""
+    ok = np.isfinite(instances_external)
+    return float(instances_external[ok][-1]) if ok.any() else math.nan
+
+
+def last_finite(y: NDArray[np.float64]) -> float:
+    """Return the last finite value of ``y``, or NaN."""
+    ok = np.isfinite(y)
+    return float(y[ok][-1]) if ok.any() else math.nan

@@ -1,0 +1,211 @@
+"""Growth laws and the regime of a trajectory.
+
+Capability is ``C = exp(theta)``; the fits are done on ``theta = ln C``, where
+the four competing laws read:
+
+==============  =============================================  ==========
+law             ``theta(t)``                                   regime
+==============  =============================================  ==========
+saturating      ``ln K - ln(1 + exp(-a (t - t0)))``            plateau
+power           ``ln c + p ln(t + t1)``                        polynomial
+exponential     ``a + b t``                                    exponential
+hyperbolic      ``ln A - m ln(tc - t)``, ``tc`` past the data  takeoff
+==============  =============================================  ==========
+
+Each law's parameters are bounded so the laws stay distinct (a saturating fit
+must bend inside the window, a singularity must lie within one window past
+it); the Akaike information criterion chooses, preferring the simpler law
+within 2 units. A trajectory that diverged is a takeoff. A trailing window whose
+relative growth is below ``flat`` is a plateau, or an *apparent plateau* when a
+trend test still finds a positive slope with a 95% interval above zero.
+
+The blow-up estimate fits the returns law ``d theta/dt = k exp((r-1) theta)``
+in log space (``ln dtheta = ln k + (r - 1) theta``) and extrapolates its
+singularity ``t* = t0 + exp((1 - r) theta0) / (k (r - 1))``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize, stats
+
+REGIMES = ("plateau", "apparent_plateau", "polynomial", "exponential", "takeoff")
+LAWS = {"saturating": "plateau", "power": "polynomial", "exponential": "exponential", "hyperbolic": "takeoff"}
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The regime of one trajectory and the evidence for it."""
+
+    regime: str
+    law: str
+    aic: dict[str, float]
+    tail_growth: float
+    tail_slope_low: float
+    blowup_cycle: float = math.nan
+    blowup_low: float = math.nan
+    blowup_high: float = math.nan
+
+
+def _fit(model, t, y, p0, bounds):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            params, _ = optimize.curve_fit(model, t, y, p0=p0, bounds=bounds, maxfev=4000)
+        except (RuntimeError, ValueError):
+            return None, math.inf
+    resid = y - model(t, *params)
+    rss = float(np.dot(resid, resid))
+    return params, rss if np.isfinite(rss) else math.inf
+
+
+def _saturating(t, log_k, a, t0):  # type: ignore[no-untyped-def]
+    return log_k - np.logaddexp(0.0, -a * (t - t0))
+
+
+def _power(t, log_c, p, t1):  # type: ignore[no-untyped-def]
+    return log_c + p * np.log(t + t1)
+
+
+def _exponential(t, a, b):  # type: ignore[no-untyped-def]
+    return a + b * t
+
+
+def _hyperbolic(t, log_a, m, tc):  # type: ignore[no-untyped-def]
+    return log_a - m * np.log(np.maximum(tc - t, 1e-9))
+
+
+def fit_laws(t: NDArray[np.float64], y: NDArray[np.float64]) -> dict[str, float]:
+    """Return the AIC of each growth law fitted to ``y = ln C`` over cycles ``t``.
+
+    Parameters
+    ----------
+    t, y
+        ``(n,)`` cycles and log-capability, finite, ``n >= 6``.
+
+    Returns
+    -------
+    dict
+        AIC by law name (``inf`` where a fit failed).
+    """
+    n = len(t)
+    t = t - t[0]
+    span = max(float(t[-1]), 1.0)
+    scale = max(float(np.max(np.abs(y))), 1e-3)
+    # Float32 records carry ~1e-7 relative noise: never reward a fit for more.
+    floor = n * (2e-7 * scale) ** 2 + 1e-30
+    y0, y1 = float(y[0]), float(y[-1])
+    rise = max(y1 - y0, 1e-6)
+    fits = {
+        "exponential": (_exponential, [y0, rise / span], ([-np.inf, -np.inf], [np.inf, np.inf])),
+        "saturating": (_saturating, [y1, 4.0 / span, span / 3],
+                       ([-np.inf, 1e-6, 0.0], [np.inf, 100.0, span])),
+        "power": (_power, [y0 - math.log(span / 4), rise / math.log(5.0), span / 4],
+                  ([-np.inf, 1e-6, 1e-3], [np.inf, 1e3, 2 * span])),
+        "hyperbolic": (_hyperbolic, [y1 + math.log(span / 10), 1.0, span * 1.1],
+                       ([-np.inf, 1e-6, span + 1e-3], [np.inf, 1e3, 2 * span])),
+    }
+    out = {}
+    for name, (model, p0, bounds) in fits.items():
+        lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
+        with np.errstate(invalid="ignore"):
+            inner_lo = np.where(np.isfinite(lo), lo + 1e-9 * (np.abs(lo) + 1), lo)
+            inner_hi = np.where(np.isfinite(hi), hi - 1e-9 * (np.abs(hi) + 1), hi)
+        p0 = np.clip(np.asarray(p0, float), inner_lo, inner_hi)
+        params, rss = _fit(model, t, y, p0, (lo, hi))
+        k = len(p0)
+        out[name] = n * math.log(max(rss, floor) / n) + 2 * k if params is not None else math.inf
+    return out
+
+
+def trend(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:
+    """Return the OLS slope of ``y`` on ``t`` and the lower end of its 95% interval."""
+    res = stats.linregress(t, y)
+    if len(t) < 3 or not np.isfinite(res.stderr):
+        return float(res.slope), float(res.slope)
+    q = stats.t.ppf(0.975, len(t) - 2)
+    return float(res.slope), float(res.slope - q * res.stderr)
+
+
+def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float, float]:
+    """Estimate the finite-time singularity of ``y = ln C`` from the returns law, with a 90% interval.
+
+    Returns ``(t*, low, high)``; NaN where the fitted returns are not above 1.
+    """
+    dy = np.diff(y)
+    keep = dy > 0
+    if keep.sum() < 4:
+        return math.nan, math.nan, math.nan
+    x, z = y[:-1][keep], np.log(dy[keep])
+    res = stats.linregress(x, z)
+    q = stats.t.ppf(0.95, max(int(keep.sum()) - 2, 1))
+
+    def singularity(r_minus_1: float) -> float:
+        if r_minus_1 <= 0:
+            return math.inf
+        log_k = float(np.mean(z - r_minus_1 * x))
+        return float(t[0] + math.exp(-r_minus_1 * y[0] - log_k) / r_minus_1)
+
+    slope = float(res.slope)
+    if slope <= 0:
+        return math.nan, math.nan, math.nan
+    err = float(res.stderr) if np.isfinite(res.stderr) else 0.0
+    est = singularity(slope)
+    a, b = singularity(slope + q * err), singularity(max(slope - q * err, 0.0))
+    return est, min(a, b), max(a, b)
+
+
+def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool = False,
+             flat: float = 2e-3, tail: float = 0.25) -> Regime:
+    """Return the regime of a log-capability trajectory.
+
+    Parameters
+    ----------
+    t, y
+        ``(n,)`` cycles and ``ln C``; non-finite points are dropped.
+    diverged
+        The trajectory diverged (a finite-time blow-up in the simulator).
+    flat
+        Relative growth per cycle (``d ln C / dt``) below which the trailing
+        window counts as flat.
+    tail
+        Fraction of the trajectory that forms the trailing window.
+
+    Returns
+    -------
+    Regime
+        With the AIC of each law and the trailing window's growth.
+
+    Examples
+    --------
+    >>> t = np.arange(100.0)
+    >>> classify(t, 0.05 * t).regime
+    'exponential'
+    """
+    ok = np.isfinite(y)
+    t, y = np.asarray(t, float)[ok], np.asarray(y, float)[ok]
+    if len(t) < 6:
+        return Regime("plateau" if not diverged else "takeoff", "none", {}, math.nan, math.nan)
+    aic = fit_laws(t, y)
+    order = sorted(aic, key=lambda name: (aic[name], name != "exponential"))
+    law = order[0]
+    if law != "exponential" and aic["exponential"] - aic[law] < 2.0:
+        law = "exponential"  # within 2 AIC units, the two-parameter law
+    regime = LAWS[law]
+    n_tail = max(6, int(len(t) * tail))
+    slope, low = trend(t[-n_tail:], y[-n_tail:])
+    t_star = low_t = high_t = math.nan
+    if diverged or regime == "takeoff":
+        t_star, low_t, high_t = blowup(t, y)
+    if diverged:
+        regime = "takeoff"
+    elif slope < flat:
+        regime = "apparent_plateau" if low > 0 else "plateau"
+    elif regime == "takeoff" and not (np.isfinite(t_star) and t_star < t[-1] + 2 * (t[-1] - t[0])):
+        regime = "exponential"
+    return Regime(regime, law, aic, slope, low, t_star, low_t, high_t)

@@ -1,0 +1,169 @@
+"""One row per (run, seed): regime, blow-up, jump, outbreak and integrity figures.
+
+Works run by run over the lazy sweep: each run's few variables are reduced
+over domains and loaded alone, so memory stays bounded by one run whatever
+the sweep's size. The same pass collects per-run sums over seeds for the
+figures (:class:`RunCurves`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+import yaml
+
+from analysis import events
+from analysis.growth import classify
+from results import schema
+
+#: Columns of summary.csv after the parameter columns.
+COLUMNS = ("run_id", "seed", "variant", "regime", "score_regime", "blowup_cycle", "blowup_low",
+           "blowup_high", "jump_cycle", "jump_size", "guard_bypass_cycle", "capacity_cycle",
+           "peak_instances", "escaped_instances", "goodhart_gap", "final_ability", "final_score",
+           "rows_growth", "crashed_fraction", "rollbacks", "diverged_cycle", "last_cycle")
+
+CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact")
+
+
+@dataclass
+class RunCurves:
+    """Per-run sums over seeds of the curves the figures draw (``(cycle,)`` each)."""
+
+    run_id: str
+    variant: str
+    cycle: np.ndarray
+    total: dict[str, np.ndarray] = field(default_factory=dict)
+    squares: dict[str, np.ndarray] = field(default_factory=dict)
+    count: dict[str, np.ndarray] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def mean(self, name: str) -> np.ndarray:
+        """Return the mean over seeds of curve ``name``."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.total[name] / self.count[name]
+
+
+def run_parameters(ds: xr.Dataset) -> list[str]:
+    """Return the names of the parameter coordinates along ``run``."""
+    return [str(name) for name, coord in ds.coords.items()
+            if coord.dims == (schema.RUN,) and name != schema.RUN_ID]
+
+
+def variant_labels(ds: xr.Dataset) -> list[str]:
+    """Return one label per run from the parameters that differ between runs."""
+    params = [p for p in run_parameters(ds) if len(np.unique(ds[p].values.astype(str))) > 1]
+    if not params:
+        return ["all"] * ds.sizes[schema.RUN]
+    return [", ".join(f"{p.split('.')[-1] if p.count('.') else p}={ds[p].values[i]}" for p in params)
+            for i in range(ds.sizes[schema.RUN])]
+
+
+def run_configs(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    """Return each run's resolved config, by run id (from the store's provenance)."""
+    texts = json.loads(ds.attrs.get("configs", "{}"))
+    return {rid: (yaml.safe_load(text) or {}) for rid, text in texts.items()}
+
+
+def _get(config: dict[str, Any], key: str, default: Any = None) -> Any:
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
+              ) -> tuple[pd.DataFrame, list[RunCurves]]:
+    """Return the per-(run, seed) summary table and per-run curves of a sweep.
+
+    Parameters
+    ----------
+    ds
+        A sweep from :func:`results.open_sweep` (lazy is fine).
+    progress
+        Called with 1 after each run (e.g. a progress bar's ``update``).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of RunCurves)
+        The table has the run's parameter columns then :data:`COLUMNS`.
+    """
+    params = run_parameters(ds)
+    labels = variant_labels(ds)
+    configs = run_configs(ds)
+    rows: list[dict[str, Any]] = []
+    curves: list[RunCurves] = []
+    t = ds[schema.CYCLE].values.astype(float)
+    for i in range(ds.sizes[schema.RUN]):
+        run = ds.isel({schema.RUN: i})
+        rid = str(run[schema.RUN_ID].values)
+        config = configs.get(rid, {})
+        loaded = xr.Dataset({
+            "ability": run["ability"].mean(schema.DOMAIN),
+            "score": run["score"].mean(schema.DOMAIN),
+            "proxy_score": run["proxy_score"].mean(schema.DOMAIN),
+            **{name: run[name] for name in ("instances", "instances_external", "guard_patches",
+                                            "results_rows", "crashed", "rollbacks", "guard_intact",
+                                            "diverged_cycle")},
+        }).compute()
+        capacity = float(_get(config, "capacity.home", np.nanmax(loaded["instances"].values)))
+        base = {p: run[p].values.item() for p in params}
+        rc = RunCurves(rid, labels[i], t, config=config)
+        for name in CURVES:
+            values = loaded[name].values.astype(float)
+            rc.total[name] = np.nansum(values, axis=0)
+            rc.squares[name] = np.nansum(values**2, axis=0)
+            rc.count[name] = np.isfinite(values).sum(axis=0)
+        curves.append(rc)
+        for s in range(loaded.sizes[schema.SEED]):
+            rows.append(base | _seed_row(loaded.isel({schema.SEED: s}), t, capacity)
+                        | {"run_id": rid, "variant": labels[i]})
+        if progress is not None:
+            progress(1)
+    frame = pd.DataFrame(rows)
+    return frame[params + list(COLUMNS)] if len(frame) else pd.DataFrame(columns=params + list(COLUMNS)), curves
+
+
+def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
+    theta = w["ability"].values.astype(float)
+    score = w["score"].values.astype(float)
+    diverged = int(w["diverged_cycle"].values)
+    regime = classify(t, theta, diverged=diverged >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score_regime = classify(t, np.log(np.clip(score, 1e-6, None)))
+    jump_cycle, jump_size = events.jump(t, theta)
+    total = np.nan_to_num(w["instances"].values) + np.nan_to_num(w["instances_external"].values)
+    rows = w["results_rows"].values.astype(float)
+    finite_rows = rows[np.isfinite(rows) & (rows > 0)]
+    crashed = np.nan_to_num(w["crashed"].values)
+    ok = np.isfinite(theta)
+    return {
+        "seed": int(w[schema.SEED].values),
+        "regime": regime.regime,
+        "score_regime": score_regime.regime,
+        "blowup_cycle": regime.blowup_cycle if regime.regime == "takeoff" else math.nan,
+        "blowup_low": regime.blowup_low if regime.regime == "takeoff" else math.nan,
+        "blowup_high": regime.blowup_high if regime.regime == "takeoff" else math.nan,
+        "jump_cycle": jump_cycle,
+        "jump_size": jump_size,
+        "guard_bypass_cycle": events.guard_bypass(t, w["guard_patches"].values),
+        "capacity_cycle": events.capacity_reached(t, w["instances"].values, capacity),
+        "peak_instances": float(total.max()) if len(total) else math.nan,
+        "escaped_instances": events.escaped(w["instances_external"].values),
+        "goodhart_gap": events.last_finite(w["proxy_score"].values - w["score"].values),
+        "final_ability": events.last_finite(theta),
+        "final_score": events.last_finite(score),
+        "rows_growth": float(finite_rows.max() / finite_rows[0]) if len(finite_rows) else math.nan,
+        "crashed_fraction": float(np.max(crashed / np.maximum(total, 1))) if len(total) else math.nan,
+        "rollbacks": float(np.nansum(w["rollbacks"].values)),
+        "diverged_cycle": diverged,
+        "last_cycle": float(t[ok][-1]) if ok.any() else math.nan,
+    }
