@@ -2,21 +2,26 @@
 
 Layout of a store at ``PATH``::
 
-    PATH/zarr.json              root group; attrs["takeoff"] marks a takeoff store
-    PATH/runs/<run_id>/         one run, schema v1 (xarray -> Zarr, zstd)
-    PATH/done/<run_id>          written last: the run is complete
-    PATH/runs/.tmp-<run_id>-*   a run being written (or killed mid-write)
-    PATH/failed/<run_id>.json   a failed run: its params, config and error
+    PATH/zarr.json              root group; attrs["takeoff"] marks a takeoff store (schema, provenance)
+    PATH/runs/<run_id>/         one complete run, schema v1 (xarray -> Zarr v3, zstd)
+    PATH/runs/.tmp-<run_id>-*   a run being written, or one whose writer was killed
+    PATH/done/<run_id>          written last; holds the name of the run's group under runs/
+    PATH/failed/<run_id>.json   a failed run: its params, config, overrides and error
+    PATH/index.json             written by :meth:`SweepStore.consolidate`: what opening a sweep needs
 
-Concurrent writers never share a chunk or a group: each run is written under a
-temporary name and renamed into place (an atomic directory rename on a local
-file system), so a reader sees a run whole or not at all, a retried job finds its
-run already there, and a killed writer leaves only a ``.tmp-`` directory that
-readers ignore. Nothing appends along a dimension.
+Concurrent writers never share a chunk or a group: each writer writes its run
+into a group of its own under a temporary name. On a local file system it then
+renames the group into place (``rename(2)`` is atomic), so a reader sees a run
+whole or not at all, a retried job finds its run already there, and a killed
+writer leaves only a ``.tmp-`` group that readers ignore. On object stores and
+other fsspec file systems, where there is no atomic rename, the ``done/<run_id>``
+marker (one small object, written after the last chunk) names the group that
+holds the run. Nothing appends along a dimension (DESIGN section 4).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -26,9 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fsspec
-import numpy as np
 import xarray as xr
-import zarr
 from fsspec.implementations.local import LocalFileSystem
 
 from results import schema
@@ -36,9 +39,12 @@ from results.provenance import git_revision, now, package_version
 
 log = logging.getLogger(__name__)
 
+#: Root attribute that marks a takeoff store.
 MARKER = "takeoff"
-RUNS, FAILED, DONE, TMP = "runs", "failed", "done", ".tmp-"
+RUNS, FAILED, DONE, TMP, INDEX = "runs", "failed", "done", ".tmp-", "index.json"
 SUBDIRS = (RUNS, FAILED, DONE)
+#: Elements per chunk when a run is written (about 4 MB of float32).
+CHUNK_ELEMENTS = 1 << 20
 
 
 class StoreError(Exception):
@@ -57,23 +63,36 @@ def run_id(config: Mapping[str, Any]) -> str:
     Returns
     -------
     str
-        16 hex digits.
+        16 hex digits; the same for equal configs, whatever their key order.
 
     Examples
     --------
     >>> run_id({"seeds": 4, "loop": {"guard": {"mode": "in_loop"}}})
-    '...'  # doctest: +SKIP
+    'eeb29e4a61cf5c34'
     """
-    import hashlib
-
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+def _chunks(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    """Return the Zarr encoding: zstd, and chunks along ``cycle`` of at most CHUNK_ELEMENTS."""
     from zarr.codecs import ZstdCodec
 
-    return {name: {"compressors": (ZstdCodec(level=3),)} for name in ds.data_vars}
+    encoding: dict[str, dict[str, Any]] = {}
+    for name, da in ds.data_vars.items():
+        chunks = list(da.shape)
+        if schema.CYCLE in da.dims:
+            axis = da.dims.index(schema.CYCLE)
+            others = max(1, da.size // max(1, da.shape[axis]))
+            chunks[axis] = max(1, min(da.shape[axis], CHUNK_ELEMENTS // others))
+        encoding[str(name)] = {"compressors": (ZstdCodec(level=3),),
+                               "chunks": tuple(max(1, c) for c in chunks)}
+    return encoding
+
+
+def _tmp_run_id(name: str) -> str:
+    """Return the run id of a temporary group name ``.tmp-<run_id>-<8 hex>``."""
+    return name[len(TMP):-9]
 
 
 class SweepStore:
@@ -84,14 +103,15 @@ class SweepStore:
     path_or_url
         Where the store is (``results.zarr``, ``file:///...``, ``memory://...``).
     create
-        Create the store if nothing is there. With ``create=False`` a missing
-        store is an error.
+        Create the store if nothing is there. With ``create=False`` (reading) a
+        missing store is an error.
 
     Raises
     ------
     StoreError
         If the path is a file or inside one, cannot be written, holds something
         that is not a takeoff store, or a store of another schema version.
+        Nothing at the path is changed when the store is refused.
 
     Examples
     --------
@@ -104,36 +124,56 @@ class SweepStore:
         self.url = os.fspath(path_or_url)
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.local = isinstance(self.fs, LocalFileSystem)
-        self.attrs = self._open(create)
+        if self.local:
+            self.root = os.path.abspath(self.root)
+        #: The store's provenance (``schema_version``, ``package_version``, ``git_revision``, ``created``).
+        self.attrs: dict[str, Any] = self._open(create)
+
+    def __repr__(self) -> str:
+        return f"SweepStore({self.url!r})"
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
         return "/".join([self.root.rstrip("/"), *parts])
 
-    def _url(self, *parts: str) -> str:
+    def url_of(self, *parts: str) -> str:
+        """Return the path or URL of a node of the store, for xarray/zarr to open."""
         if self.local:
             return self._path(*parts)
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        return f"{protocol}://{self._path(*parts).lstrip('/')}" if protocol != "memory" else \
-            f"memory://{self._path(*parts)}"
+        return str(self.fs.unstrip_protocol(self._path(*parts)))
 
     # -- opening -------------------------------------------------------------------------
     def _open(self, create: bool) -> dict[str, Any]:
         fs, root = self.fs, self.root
-        if fs.isfile(root):
+        if self.local:
+            self._check_local_path(create)
+        elif fs.isfile(root):
             raise StoreError(f"store path {self.url!r} is a file, not a directory; "
                              f"choose a new or existing store directory")
-        if self.local:
-            parent = os.path.dirname(os.path.abspath(root))
-            while parent and not os.path.exists(parent):
-                parent = os.path.dirname(parent)
-            if os.path.isfile(parent):
-                raise StoreError(f"store path {self.url!r} lies inside the file {parent!r}")
-        if fs.isdir(root) and fs.ls(root):
+        entries = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)] \
+            if fs.isdir(root) else []
+        # A store another process is creating right now holds only its temporary root metadata.
+        if entries and not all(e.startswith(f"{TMP}zarr.json") for e in entries):
             return self._check_existing()
         if not create:
-            raise StoreError(f"no takeoff store at {self.url!r} (nothing there)")
+            raise StoreError(f"no takeoff store at {self.url!r} (nothing there); "
+                             f"give the path of a store written by takeoff")
         return self._create()
+
+    def _check_local_path(self, create: bool) -> None:
+        root = self.root
+        if os.path.isfile(root):
+            raise StoreError(f"store path {self.url!r} is a file, not a directory; "
+                             f"choose a new or existing store directory")
+        parent = root
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if os.path.isfile(parent):
+            raise StoreError(f"store path {self.url!r} lies inside the file {parent!r}; "
+                             f"a store must be a directory")
+        if create and not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"store path {self.url!r} is not writable ({parent!r} does not allow "
+                             f"writing); choose a directory you can write to")
 
     def _check_existing(self) -> dict[str, Any]:
         meta = self._path("zarr.json")
@@ -142,39 +182,55 @@ class SweepStore:
             try:
                 with self.fs.open(meta, "r") as f:
                     attrs = json.load(f).get("attributes", {})
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
                 attrs = {}
         info = attrs.get(MARKER)
         if not isinstance(info, dict):
             raise StoreError(
-                f"{self.url!r} exists and is not a takeoff store (no takeoff marker in zarr.json); "
+                f"{self.url!r} exists and is not a takeoff store (no {MARKER!r} marker in its zarr.json); "
                 f"refusing to write into it or change anything there: choose another store= path"
             )
         version = info.get("schema_version")
         if version != schema.SCHEMA_VERSION:
             raise StoreError(f"{self.url!r} is a takeoff store of schema version {version}; "
-                             f"this takeoff reads and writes version {schema.SCHEMA_VERSION}")
+                             f"this takeoff reads and writes version {schema.SCHEMA_VERSION} only: "
+                             f"use the takeoff version that wrote it, or a new store path")
         return info
 
     def _create(self) -> dict[str, Any]:
         info = {
             "schema_version": schema.SCHEMA_VERSION,
             "package_version": package_version(),
-            "git_revision": git_revision(),
+            "git_revision": git_revision() or "",
             "created": now(),
         }
+        # The root group's metadata, written by hand so that it appears in one step:
+        # Zarr v3 group metadata is this JSON document (zarr-specs, v3 core, "group metadata").
+        meta = {"zarr_format": 3, "node_type": "group", "attributes": {MARKER: info}}
         try:
+            self.fs.makedirs(self.root, exist_ok=True)
+            self._put_text(self._path("zarr.json"), json.dumps(meta, indent=1))
             for sub in SUBDIRS:
                 self.fs.makedirs(self._path(sub), exist_ok=True)
-            group = zarr.open_group(self._url(), mode="a", zarr_format=3)
-            group.attrs[MARKER] = info
         except OSError as err:
             raise StoreError(f"cannot create a store at {self.url!r}: {err.strerror or err}") from err
+        log.info("created sweep store %s", self.url)
         return info
 
+    def _put_text(self, path: str, text: str) -> None:
+        """Write a small file in one step (tmp + rename locally; one object put elsewhere)."""
+        if not self.local:
+            self.fs.pipe_file(path, text.encode())
+            return
+        directory, name = os.path.split(path)
+        tmp = os.path.join(directory, f"{TMP}{name}-{uuid.uuid4().hex[:8]}")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
     # -- writing -------------------------------------------------------------------------
-    def write_run(self, run_id: str, ds: xr.Dataset, *, params: Mapping[str, Any],
-                  config_yaml: str, overrides: Sequence[str], config: Mapping[str, Any] | None = None) -> bool:
+    def write_run(self, run_id: str, ds: xr.Dataset, *, params: Mapping[str, Any], config_yaml: str,
+                  overrides: Sequence[str], config: Mapping[str, Any] | None = None) -> bool:
         """Write one run atomically; do nothing if it is already complete.
 
         Parameters
@@ -184,7 +240,8 @@ class SweepStore:
         ds
             The run's Dataset (:func:`results.schema.run_dataset`).
         params
-            The run's swept or overridden parameters, by Hydra key.
+            The run's swept or overridden parameters by Hydra key, with natural
+            types (bool, int, float, str).
         config_yaml
             The run's resolved config as YAML (provenance).
         overrides
@@ -197,6 +254,12 @@ class SweepStore:
         -------
         bool
             True if this call wrote the run, False if it was already there.
+
+        Examples
+        --------
+        >>> store.write_run(rid, ds, params={"loop.guard.mode": "none"}, config_yaml=text,
+        ...                 overrides=["loop.guard.mode=none"])  # doctest: +SKIP
+        True
         """
         schema.validate(ds)
         if self.is_done(run_id):
@@ -210,226 +273,188 @@ class SweepStore:
             "overrides": json.dumps(list(overrides)),
             "created": now(),
         }
-        tmp_name = f"{TMP}{run_id}-{uuid.uuid4().hex[:8]}"
-        tmp = self._path(RUNS, tmp_name)
-        out.to_zarr(self._url(RUNS, tmp_name), mode="w-", consolidated=False, zarr_format=3,
-                    encoding=_encoding(out))
-        wrote = self._publish(tmp, self._path(RUNS, run_id))
-        with self.fs.open(self._path(DONE, run_id), "w") as f:
-            f.write(run_id)
+        group = f"{TMP}{run_id}-{uuid.uuid4().hex[:8]}"
+        out.to_zarr(self.url_of(RUNS, group), mode="w-", consolidated=False, zarr_format=3,
+                    encoding=_chunks(out))
+        wrote = self._publish(run_id, group)
+        log.info("run %s %s in %s", run_id, "written" if wrote else "was already", self.url)
         return wrote
 
-    def _publish(self, tmp: str, final: str) -> bool:
-        """Move a fully written run into place; the first writer of a run wins."""
-        if self.fs.exists(final) and not self.is_done(final.rsplit("/", 1)[-1]):
-            # Published by a writer killed before it marked the run done. The data
-            # are complete (the rename came after the last chunk), but we replace
-            # them with ours, which are the same by determinism.
-            self.fs.rm(final, recursive=True)
+    def _publish(self, run_id: str, group: str) -> bool:
+        """Make a fully written run visible; the first writer of a run wins."""
         if self.local:
+            final = self._path(RUNS, run_id)
             try:
-                os.rename(tmp, final)
-                return True
+                os.rename(self._path(RUNS, group), final)
             except OSError:
-                # Another writer published the same run first (same config, same
-                # data): drop our copy, which only we wrote.
-                shutil.rmtree(tmp, ignore_errors=True)
+                # Another writer published the same run first (same config, same data):
+                # drop our copy, which only we wrote.
+                shutil.rmtree(self._path(RUNS, group), ignore_errors=True)
+                self._put_text(self._path(DONE, run_id), run_id)
                 return False
-        if self.fs.exists(final):
-            self.fs.rm(tmp, recursive=True)
-            return False
-        self.fs.mv(tmp, final, recursive=True)
+            self._put_text(self._path(DONE, run_id), run_id)
+            return True
+        # No atomic rename: the marker, one object written after the last chunk, names our group.
+        self._put_text(self._path(DONE, run_id), group)
         return True
-
-    def forget(self, run_id: str) -> None:
-        """Remove a run this store holds (for a forced rerun); the store wrote it, so it may."""
-        for path in (self._path(DONE, run_id), self._path(RUNS, run_id), self._path(FAILED, f"{run_id}.json")):
-            if self.fs.exists(path):
-                self.fs.rm(path, recursive=True)
 
     def write_failure(self, run_id: str, *, params: Mapping[str, Any], config_yaml: str,
                       overrides: Sequence[str], error: str) -> None:
-        """Record that a run failed, with its error message."""
+        """Record that a run failed, with its error message.
+
+        A failure record never hides a complete run: :meth:`status` says
+        ``"done"`` for a run that is complete, whatever failed before.
+
+        Examples
+        --------
+        >>> store.write_failure(rid, params={}, config_yaml="", overrides=[],
+        ...                     error="RuntimeError: boom")  # doctest: +SKIP
+        """
         record = {"run_id": run_id, "params": dict(params), "config_yaml": config_yaml,
                   "overrides": list(overrides), "error": error, "created": now()}
-        text = json.dumps(record, default=str, indent=1)
-        final = self._path(FAILED, f"{run_id}.json")
-        tmp = self._path(FAILED, f"{TMP}{run_id}-{uuid.uuid4().hex[:8]}")
-        with self.fs.open(tmp, "w") as f:
-            f.write(text)
-        if self.local:
-            os.replace(tmp, final)
-        else:
-            self.fs.mv(tmp, final)
+        self._put_text(self._path(FAILED, f"{run_id}.json"), json.dumps(record, default=str, indent=1))
+        log.info("run %s recorded as failed in %s: %s", run_id, self.url, error)
+
+    def forget(self, run_id: str) -> None:
+        """Remove a run this store holds, for a forced rerun (the store wrote it, so it may)."""
+        group = self._group(run_id)
+        for path in (self._path(DONE, run_id), self._path(RUNS, group), self._path(RUNS, run_id),
+                     self._path(FAILED, f"{run_id}.json")):
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
 
     # -- reading -------------------------------------------------------------------------
+    def _names(self, sub: str) -> list[str]:
+        path = self._path(sub)
+        if not self.fs.isdir(path):
+            return []
+        return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False)]
+
     def is_done(self, run_id: str) -> bool:
         """Return True if run ``run_id`` is complete in the store."""
+        if self.local:
+            # Published (renamed into place) means complete, even if the writer was
+            # killed before it wrote the done marker.
+            return os.path.isfile(self._path(RUNS, run_id, "zarr.json"))
         return bool(self.fs.isfile(self._path(DONE, run_id)))
 
     def done_runs(self) -> list[str]:
         """Return the ids of the complete runs, sorted."""
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self._path(DONE), detail=False)]
-        return sorted(n for n in names if not n.startswith(TMP))
+        if self.local:
+            return sorted(n for n in self._names(RUNS) if not n.startswith(TMP)
+                          and os.path.isfile(self._path(RUNS, n, "zarr.json")))
+        return sorted(n for n in self._names(DONE) if not n.startswith(TMP))
+
+    def _group(self, run_id: str) -> str:
+        """Return the name of the group under ``runs/`` that holds a complete run."""
+        if self.local:
+            return run_id
+        path = self._path(DONE, run_id)
+        if not self.fs.isfile(path):
+            return run_id
+        return str(self.fs.cat_file(path).decode().strip())
 
     def partial_runs(self) -> list[str]:
-        """Return the temporary directories of runs being written or killed mid-write."""
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self._path(RUNS), detail=False)]
-        return sorted(n for n in names if n.startswith(TMP))
+        """Return the ids of runs being written or left incomplete by a killed writer."""
+        done = set(self.done_runs())
+        groups = {self._group(r) for r in done} if not self.local else set()
+        return sorted({_tmp_run_id(n) for n in self._names(RUNS)
+                       if n.startswith(TMP) and n not in groups and _tmp_run_id(n) not in done})
 
     def failed_runs(self) -> dict[str, dict[str, Any]]:
         """Return the failure records of runs that failed and never completed, by run id."""
+        done = set(self.done_runs())
         out: dict[str, dict[str, Any]] = {}
-        for path in self.fs.ls(self._path(FAILED), detail=False):
-            name = path.rstrip("/").rsplit("/", 1)[-1]
+        for name in self._names(FAILED):
             if name.startswith(TMP) or not name.endswith(".json"):
                 continue
             rid = name[: -len(".json")]
-            if self.is_done(rid):
+            if rid in done:
                 continue
-            with self.fs.open(path, "r") as f:
+            with self.fs.open(self._path(FAILED, name), "r") as f:
                 out[rid] = json.load(f)
         return out
 
     def status(self) -> dict[str, str]:
-        """Return ``run_id -> "done" | "failed"`` for every run the store knows."""
+        """Return ``run_id -> "done" | "failed"`` for every run the store knows.
+
+        Examples
+        --------
+        >>> SweepStore("results.zarr").status()  # doctest: +SKIP
+        {'0a1b2c3d4e5f6a7b': 'done', '9f8e7d6c5b4a3f2e': 'failed'}
+        """
         out = {rid: "failed" for rid in self.failed_runs()}
         out.update({rid: "done" for rid in self.done_runs()})
         return out
 
     def open_run(self, run_id: str) -> xr.Dataset:
-        """Open one complete run lazily."""
-        return xr.open_zarr(self._url(RUNS, run_id), consolidated=False, chunks={}, zarr_format=3)
+        """Open one complete run lazily (schema v1, no ``run`` dim)."""
+        if not self.is_done(run_id):
+            raise StoreError(f"run {run_id!r} is not complete in {self.url!r}")
+        return xr.open_zarr(self.url_of(RUNS, self._group(run_id)), consolidated=False, chunks={},
+                            zarr_format=3)
+
+    def run_entry(self, run_id: str) -> dict[str, Any]:
+        """Return what opening a sweep needs of one complete run: group, attrs and coordinates."""
+        import zarr
+
+        group_name = self._group(run_id)
+        group = zarr.open_group(self.url_of(RUNS, group_name), mode="r", zarr_format=3)
+        attrs = dict(group.attrs)
+        coords = {name: [v.item() if hasattr(v, "item") else v for v in group[name][:]]
+                  for name in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+        return {
+            "group": group_name,
+            "params": json.loads(attrs.get("params") or "{}"),
+            "config": json.loads(attrs.get("config") or "{}"),
+            "config_yaml": attrs.get("config_yaml", ""),
+            "overrides": json.loads(attrs.get("overrides") or "[]"),
+            "coords": {k: [str(x) for x in v] if k == schema.DOMAIN else [int(x) for x in v]
+                       for k, v in coords.items()},
+        }
+
+    def index(self) -> dict[str, dict[str, Any]]:
+        """Return the entries of the complete runs: from ``index.json``, read afresh where missing."""
+        ids = self.done_runs()
+        stored: dict[str, Any] = {}
+        path = self._path(INDEX)
+        if self.fs.isfile(path):
+            try:
+                with self.fs.open(path, "r") as f:
+                    stored = json.load(f)
+            except ValueError:
+                log.warning("ignoring an unreadable sweep index %s", path)
+        if stored.get("schema_version") != schema.SCHEMA_VERSION:
+            stored = {}
+        grids = stored.get("grids", [])
+        runs = stored.get("runs", {})
+        out: dict[str, dict[str, Any]] = {}
+        for rid in ids:
+            entry = runs.get(rid)
+            if isinstance(entry, dict) and (self.local or entry.get("group") == self._group(rid)):
+                out[rid] = {**entry, "coords": grids[entry["grid"]]}
+            else:
+                out[rid] = self.run_entry(rid)
+        return out
 
     def consolidate(self) -> None:
-        """Write the sweep index (run ids and parameters) so that opening a sweep is fast."""
-        index = {}
-        for rid in self.done_runs():
-            attrs = self._run_attrs(rid)
-            index[rid] = {"params": attrs.get("params", "{}"), "config": attrs.get("config", "{}"),
-                          "config_yaml": attrs.get("config_yaml", ""),
-                          "overrides": attrs.get("overrides", "[]")}
-        with self.fs.open(self._path("index.json"), "w") as f:
-            json.dump(index, f)
+        """Write the sweep index, so that opening a sweep of many runs reads one file.
 
-    def _run_attrs(self, rid: str) -> dict[str, Any]:
-        with self.fs.open(self._path(RUNS, rid, "zarr.json"), "r") as f:
-            attrs: dict[str, Any] = json.load(f).get("attributes", {})
-        return attrs
+        Call it once at the end of a sweep (the launcher does). Runs completed
+        later are still found; they are read one by one until the next call.
 
-    def _index(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        index: dict[str, dict[str, Any]] = {}
-        path = self._path("index.json")
-        if self.fs.isfile(path):
-            with self.fs.open(path, "r") as f:
-                index = json.load(f)
-        for rid in ids:
-            if rid not in index or not isinstance(index[rid], dict):
-                attrs = self._run_attrs(rid)
-                index[rid] = {k: attrs.get(k, "") for k in ("params", "config", "config_yaml", "overrides")}
-        return {rid: index[rid] for rid in ids}
-
-
-def _lookup(config: Mapping[str, Any], key: str) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _coordinate(values: list[Any]) -> np.ndarray:
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, bool) for v in present) and len(present) == len(values):
-        return np.asarray(values, dtype=bool)
-    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present) \
-            and len(present) == len(values):
-        return np.asarray(values, dtype=np.int64)
-    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-    return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
-
-
-def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
-    """Open every complete run of a sweep store as one lazy Dataset.
-
-    Parameters
-    ----------
-    path_or_url
-        A store written by takeoff: a local path or an fsspec URL.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims ``run``, ``seed``, ``cycle``, ``domain``; dask-backed variables;
-        along ``run`` the coordinate ``run_id`` and one coordinate per swept or
-        overridden parameter, named by its Hydra key. Provenance in ``attrs``.
-
-    Raises
-    ------
-    StoreError
-        If there is no takeoff store there, or it holds no complete run.
-
-    Warns
-    -----
-    UserWarning
-        With the count of failed and incomplete runs left out.
-
-    Examples
-    --------
-    >>> ds = open_sweep("multirun/2026-11-24/10-00-00/results.zarr")  # doctest: +SKIP
-    >>> ds.score.mean(["seed", "domain"]).groupby("loop.guard.mode").mean()  # doctest: +SKIP
-    """
-    import warnings
-
-    store = SweepStore(path_or_url, create=False)
-    ids = store.done_runs()
-    failed = store.failed_runs()
-    partial = store.partial_runs()
-    if not ids:
-        raise StoreError(f"the store {store.url!r} holds no complete run "
-                         f"({len(failed)} failed, {len(partial)} incomplete)")
-    if failed or partial:
-        warnings.warn(f"{store.url}: {len(failed)} failed and {len(partial)} incomplete runs left out; "
-                      f"see results.failures()", UserWarning, stacklevel=2)
-    index = store._index(ids)
-    runs = [store.open_run(rid) for rid in ids]
-    ds = xr.concat(runs, dim=schema.RUN, data_vars="all", coords="minimal", compat="override",
-                   join="outer", combine_attrs="drop")
-    params = {rid: json.loads(index[rid]["params"] or "{}") for rid in ids}
-    configs = {rid: json.loads(index[rid]["config"] or "{}") for rid in ids}
-    keys = sorted({k for p in params.values() for k in p})
-    coords: dict[str, Any] = {schema.RUN_ID: (schema.RUN, np.asarray(ids, dtype=object), schema.COORDS[schema.RUN_ID])}
-    for key in keys:
-        values = [params[rid].get(key, _lookup(configs[rid], key)) for rid in ids]
-        coords[key] = (schema.RUN, _coordinate(values), {"long_name": f"run parameter {key}", "units": "1"})
-    ds = ds.assign_coords(coords)
-    for name, var in schema.VARIABLES.items():
-        ds[name].attrs = {"long_name": var.long_name, "units": var.units}
-    ds.attrs = {
-        "schema_version": store.attrs.get("schema_version"),
-        "package_version": store.attrs.get("package_version"),
-        "git_revision": store.attrs.get("git_revision") or "",
-        "created": store.attrs.get("created"),
-        "configs": json.dumps({rid: index[rid]["config_yaml"] for rid in ids}),
-        "overrides": json.dumps({rid: json.loads(index[rid]["overrides"] or "[]") for rid in ids}),
-        "store": store.url,
-    }
-    return ds
-
-
-def failures(path_or_url: str | os.PathLike[str]) -> Any:
-    """Return the failed runs of a store as a pandas DataFrame (run_id, error, overrides, params).
-
-    Examples
-    --------
-    >>> failures("results.zarr")  # doctest: +SKIP
-    """
-    import pandas as pd
-
-    store = SweepStore(path_or_url, create=False)
-    rows = [{"run_id": rid, "error": rec.get("error", ""), "overrides": " ".join(rec.get("overrides", [])),
-             **{k: v for k, v in rec.get("params", {}).items()}}
-            for rid, rec in sorted(store.failed_runs().items())]
-    return pd.DataFrame(rows, columns=None if rows else ["run_id", "error", "overrides"])
+        Examples
+        --------
+        >>> SweepStore("results.zarr").consolidate()  # doctest: +SKIP
+        """
+        entries = self.index()
+        grids: list[dict[str, list[Any]]] = []
+        runs: dict[str, Any] = {}
+        for rid, entry in entries.items():
+            coords = entry.pop("coords")
+            if coords not in grids:
+                grids.append(coords)
+            runs[rid] = {**entry, "grid": grids.index(coords)}
+        index = {"schema_version": schema.SCHEMA_VERSION, "written": now(), "grids": grids, "runs": runs}
+        self._put_text(self._path(INDEX), json.dumps(index, default=str))
+        log.info("consolidated %d runs in %s", len(runs), self.url)
