@@ -35,6 +35,8 @@ from numpy.typing import NDArray
 from scipy import optimize, stats
 
 REGIMES = ("plateau", "apparent_plateau", "polynomial", "exponential", "takeoff")
+#: AIC units by which the hyperbolic law must beat the exponential one to call takeoff.
+TAKEOFF_EVIDENCE = 10.0
 LAWS = {"saturating": "plateau", "power": "polynomial", "exponential": "exponential", "hyperbolic": "takeoff"}
 
 
@@ -192,13 +194,17 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
     if len(t) < 6:
         return Regime("plateau" if not diverged else "takeoff", "none", {}, math.nan, math.nan)
     aic = fit_laws(t, y)
-    order = sorted(aic, key=lambda name: (aic[name], name != "exponential"))
-    law = order[0]
-    if law != "exponential" and aic["exponential"] - aic[law] < 2.0:
-        law = "exponential"  # within 2 AIC units, the two-parameter law
-    regime = LAWS[law]
     n_tail = max(6, int(len(t) * tail))
     slope, low = trend(t[-n_tail:], y[-n_tail:])
+    candidates = dict(aic)
+    if slope >= flat and low > 0:
+        # Still clearly growing at the end: whatever bends early, it is no plateau.
+        candidates.pop("saturating")
+    order = sorted(candidates, key=lambda name: (candidates[name], name != "exponential"))
+    law = order[0]
+    if law != "exponential" and candidates["exponential"] - candidates[law] < 2.0:
+        law = "exponential"  # within 2 AIC units, the two-parameter law
+    regime = LAWS[law]
     t_star = low_t = high_t = math.nan
     if diverged or regime == "takeoff":
         t_star, low_t, high_t = blowup(t, y)
@@ -206,6 +212,11 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
         regime = "takeoff"
     elif slope < flat:
         regime = "apparent_plateau" if low > 0 else "plateau"
-    elif regime == "takeoff" and not (np.isfinite(t_star) and t_star < t[-1] + 2 * (t[-1] - t[0])):
+    elif regime == "takeoff" and not (
+        candidates["exponential"] - candidates["hyperbolic"] >= TAKEOFF_EVIDENCE
+        and np.isfinite(high_t) and high_t < t[-1] + 2 * (t[-1] - t[0])
+    ):
+        # A singularity needs strong evidence: the hyperbolic law well ahead of the
+        # exponential one, and the returns-law blow-up (its whole interval) close.
         regime = "exponential"
     return Regime(regime, law, aic, slope, low, t_star, low_t, high_t)

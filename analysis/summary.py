@@ -136,10 +136,13 @@ def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
     theta = w["ability"].values.astype(float)
     score = w["score"].values.astype(float)
     diverged = int(w["diverged_cycle"].values)
-    regime = classify(t, theta, diverged=diverged >= 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score_regime = classify(t, np.log(np.clip(score, 1e-6, None)))
     jump_cycle, jump_size = events.jump(t, theta)
+    # The regime describes the dynamics after the largest jump (e.g. the network
+    # connection), when enough of the trajectory is left to judge it.
+    after = t >= jump_cycle if np.isfinite(jump_cycle) and (t >= jump_cycle).sum() >= 20 else np.ones_like(t, bool)
+    regime = classify(t[after], theta[after], diverged=diverged >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))
     total = np.nan_to_num(w["instances"].values) + np.nan_to_num(w["instances_external"].values)
     rows = w["results_rows"].values.astype(float)
     finite_rows = rows[np.isfinite(rows) & (rows > 0)]
