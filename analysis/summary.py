@@ -61,7 +61,7 @@ def variant_labels(ds: xr.Dataset) -> list[str]:
     params = [p for p in run_parameters(ds) if len(np.unique(ds[p].values.astype(str))) > 1]
     if not params:
         return ["all"] * ds.sizes[schema.RUN]
-    return [", ".join(f"{p.split('.')[-1] if p.count('.') else p}={ds[p].values[i]}" for p in params)
+    return [", ".join(f"{p.removeprefix('loop.')}={ds[p].values[i]}" for p in params)
             for i in range(ds.sizes[schema.RUN])]
 
 
