@@ -177,6 +177,9 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
     for coord in (SEED, CYCLE, DOMAIN) + ((RUN_ID,) if with_run else ()):
         if coord not in ds.coords:
             raise SchemaError(f"coordinate {coord!r} is missing")
+        want = (RUN,) if coord == RUN_ID else (coord,)
+        if ds[coord].dims != want:
+            raise SchemaError(f"coordinate {coord!r} has dims {ds[coord].dims}; expected {want}")
         if coord in (SEED, CYCLE) and ds[coord].dtype != np.int64:
             raise SchemaError(f"coordinate {coord!r} has dtype {ds[coord].dtype}; expected int64")
     if ds.sizes.get(CYCLE, 0) > 1 and not bool((np.diff(ds[CYCLE].values) > 0).all()):

@@ -41,6 +41,21 @@ def _union(values: list[list[Any]], *, sort: bool) -> list[Any]:
     return sorted(seen) if sort else list(seen)
 
 
+def parameter_name(key: str) -> str:
+    """Return the coordinate name of a run parameter: its Hydra key, unless that is taken.
+
+    The run's ``seed`` (a top-level Hydra key) would collide with the ``seed``
+    dimension; such a key is named ``run.<key>`` (``run.seed``).
+
+    Examples
+    --------
+    >>> parameter_name("loop.guard.mode"), parameter_name("seed")
+    ('loop.guard.mode', 'run.seed')
+    """
+    taken = {schema.RUN, schema.SEED, schema.CYCLE, schema.DOMAIN, schema.RUN_ID, *schema.VARIABLES}
+    return f"{schema.RUN}.{key}" if key in taken else key
+
+
 def _lookup(config: Mapping[str, Any], key: str) -> Any:
     node: Any = config
     for part in key.split("."):
@@ -110,9 +125,11 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     xarray.Dataset
         Dims ``run``, ``seed``, ``cycle``, ``domain``; dask-backed variables,
         one chunk per run; along ``run`` the coordinate ``run_id`` and one
-        coordinate per swept or overridden parameter, named by its Hydra key,
-        with its natural type (a run that did not override a key gets the value
-        of its resolved config). Runs are ordered by ``run_id``. Runs with
+        coordinate per swept or overridden parameter, named by its Hydra key
+        (``run.seed`` for the run seed, see :func:`parameter_name`; the
+        ``parameters`` attribute maps keys to names, as JSON), with its natural
+        type (a run that did not override a key gets the value of its resolved
+        config). Runs are ordered by ``run_id``. Runs with
         other seeds or cycles are aligned on the union, missing values filled
         (NaN; -1 for ``diverged_cycle``). Provenance in ``attrs``.
 
@@ -156,16 +173,18 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
         schema.RUN_ID: (schema.RUN, np.asarray(ids, dtype=object), schema.COORDS[schema.RUN_ID]),
     }
     keys = sorted({k for r in ids for k in entries[r]["params"]})
+    names = {key: parameter_name(key) for key in keys}
     for key in keys:
         values = [entries[r]["params"].get(key, _lookup(entries[r]["config"], key)) for r in ids]
-        coords[key] = (schema.RUN, _coordinate(values), {"long_name": f"run parameter {key}", "units": "1"})
+        coords[names[key]] = (schema.RUN, _coordinate(values),
+                              {"long_name": f"run parameter {key}", "units": "1", "hydra_key": key})
     ds = xr.Dataset(_lazy(store, ids, entries, grid), coords=coords)
     ds.attrs = {
         "schema_version": store.attrs.get("schema_version"),
         "package_version": store.attrs.get("package_version", ""),
         "git_revision": store.attrs.get("git_revision") or "",
         "created": store.attrs.get("created", ""),
-        "parameters": json.dumps(keys),
+        "parameters": json.dumps(names),
         "configs": json.dumps({r: entries[r]["config_yaml"] for r in ids}),
         "overrides": json.dumps({r: entries[r]["overrides"] for r in ids}),
         "store": store.url,

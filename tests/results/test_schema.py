@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+import results
+from loops.record import Trajectory
+from results import schema
+from results.testing import assert_schema, synthetic_run
+
+
+def test_schema_names_are_the_simulator_record_names():
+    assert tuple(schema.VARIABLES) == Trajectory.variable_names(), (
+        "results.schema.VARIABLES and loops.record.Trajectory disagree: "
+        f"only in schema {sorted(set(schema.VARIABLES) - set(Trajectory.variable_names()))}, "
+        f"only in record {sorted(set(Trajectory.variable_names()) - set(schema.VARIABLES))}")
+
+
+def test_name_constants_match_table():
+    for name in schema.VARIABLES:
+        assert getattr(schema, name.upper()) == name, f"schema.{name.upper()} should be {name!r}"
+
+
+@pytest.mark.parametrize("name", list(schema.VARIABLES))
+def test_every_variable_has_attrs_and_dtype(name):
+    var = schema.VARIABLES[name]
+    assert var.long_name and var.units, f"{name} lacks long_name/units"
+    assert var.dtype == "float32" or name == schema.DIVERGED_CYCLE, f"{name} is {var.dtype}, want float32"
+    da = synthetic_run(0)[name]
+    assert da.attrs == {"long_name": var.long_name, "units": var.units}
+    assert da.dtype == np.dtype(var.dtype)
+
+
+def _arrays():
+    ds = synthetic_run(1)
+    return {n: ds[n].values.copy() for n in schema.VARIABLES}, ds
+
+
+def test_run_dataset_rejects_missing_and_extra_variables():
+    arrays, ds = _arrays()
+    del arrays[schema.SCORE]
+    arrays["bogus"] = arrays[schema.SPAWNS]
+    with pytest.raises(results.SchemaError, match=r"missing \['score'\], unexpected \['bogus'\]"):
+        results.run_dataset(arrays, seed=ds.seed.values, cycle=ds.cycle.values, domain=list(ds.domain.values))
+
+
+def test_validate_rejects_infinity():
+    arrays, ds = _arrays()
+    arrays[schema.ABILITY][0, 3, 0] = np.inf
+    with pytest.raises(results.SchemaError, match="'ability' holds infinity"):
+        results.run_dataset(arrays, seed=ds.seed.values, cycle=ds.cycle.values, domain=list(ds.domain.values))
+
+
+def test_validate_names_wrong_dims_and_dtype():
+    ds = synthetic_run(2)
+    with pytest.raises(results.SchemaError, match="'score' has dims"):
+        results.validate(ds.assign(score=ds.score.transpose("cycle", "seed", "domain")))
+    with pytest.raises(results.SchemaError, match="'spawns' has dtype float64"):
+        results.validate(ds.assign(spawns=ds.spawns.astype("float64")))
+    with pytest.raises(AssertionError, match="lacks the 'units' attribute"):
+        bad = ds.copy()
+        bad["crashed"].attrs = {"long_name": "x"}
+        assert_schema(bad)
+
+
+def test_validate_requires_increasing_cycles():
+    ds = synthetic_run(2)
+    with pytest.raises(results.SchemaError, match="increase strictly"):
+        results.validate(ds.isel(cycle=slice(None, None, -1)))

@@ -1,0 +1,256 @@
+import json
+import os
+import stat
+import uuid
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+import results
+from results import schema
+from results.store import RUNS
+from results.testing import (
+    assert_schema,
+    assert_sweeps_equal,
+    synthetic_config,
+    synthetic_run,
+    write_synthetic_runs,
+)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """One real simulation (tiny), as the harness builds it, with record.every = 2."""
+    from harness.config import RunConfig
+    from harness.suites import build_suite
+    from loops import simulate
+
+    run = RunConfig(seeds=3, cycles=40)
+    traj = simulate(run.world(), build_suite(run.tasks), cycles=run.cycles, run_seed=run.seed,
+                    seed_indices=range(run.seeds), record_every=2)
+    return results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+
+
+def _write(store, ds, number=0, **params):
+    config = {"n": number, **params}
+    rid = results.run_id(config)
+    wrote = store.write_run(rid, ds, params=params, config_yaml=yaml.safe_dump(config),
+                            overrides=[f"{k}={v}" for k, v in params.items()], config=config)
+    return rid, wrote
+
+
+def _quiet_open(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return results.open_sweep(path)
+
+
+def test_round_trip_of_a_simulated_run(tmp_path, simulated):
+    assert simulated.cycle.values.tolist() == list(range(0, 40, 2)), "record.every=2 keeps even cycles"
+    store = results.SweepStore(tmp_path / "s.zarr")
+    rid, wrote = _write(store, simulated, **{"loop.guard.mode": "in_loop"})
+    assert wrote
+    sweep = _quiet_open(tmp_path / "s.zarr")
+    assert_schema(sweep, with_run=True)
+    assert dict(sweep.sizes) == {"run": 1, "seed": 3, "cycle": 20, "domain": 3}
+    assert all(sweep[n].chunks is not None for n in schema.VARIABLES), "open_sweep must be lazy"
+    got = sweep.isel(run=0).reset_coords(drop=True).compute()
+    got.attrs = {}
+    xr.testing.assert_identical(got, simulated)
+    assert sweep.run_id.values.tolist() == [rid]
+    assert sweep["loop.guard.mode"].values.tolist() == ["in_loop"]
+    # Also opened directly, a run group is a plain xarray-readable Zarr group with provenance.
+    one = store.open_run(rid)
+    assert one.attrs["run_id"] == rid and json.loads(one.attrs["params"]) == {"loop.guard.mode": "in_loop"}
+    assert float(one.ability.sum()) == pytest.approx(float(simulated.ability.sum()), nan_ok=True)
+
+
+def test_provenance_attributes(tmp_path, simulated):
+    store = results.SweepStore(tmp_path / "s.zarr")
+    rid, _ = _write(store, simulated, seeds=3)
+    attrs = _quiet_open(tmp_path / "s.zarr").attrs
+    assert attrs["schema_version"] == schema.SCHEMA_VERSION
+    assert attrs["package_version"] not in ("", None)
+    assert "git_revision" in attrs and attrs["created"]
+    assert yaml.safe_load(json.loads(attrs["configs"])[rid]) == {"n": 0, "seeds": 3}
+    assert json.loads(attrs["overrides"])[rid] == ["seeds=3"]
+
+
+def test_write_is_idempotent_and_status_reports(tmp_path):
+    store = results.SweepStore(tmp_path / "s.zarr")
+    rid, wrote = _write(store, synthetic_run(1))
+    assert wrote
+    assert store.write_run(rid, synthetic_run(1), params={}, config_yaml="", overrides=[]) is False
+    store.write_failure("f" * 16, params={"x": 1}, config_yaml="", overrides=["x=1"],
+                        error="RuntimeError: boom")
+    assert store.status() == {rid: "done", "f" * 16: "failed"}
+    # A failure record never hides a run that completed later (a retried job).
+    store.write_failure(rid, params={}, config_yaml="", overrides=[], error="first attempt died")
+    assert store.status()[rid] == "done"
+
+
+def test_parameter_coordinates_have_natural_types_and_fill_from_config(tmp_path):
+    url = tmp_path / "s.zarr"
+    write_synthetic_runs(url, range(6))
+    sweep = _quiet_open(url)
+    configs = {results.run_id(synthetic_config(n)): synthetic_config(n) for n in range(6)}
+    assert sweep["seed"].dims == ("seed",), "the run seed must not replace the seed dimension"
+    assert sweep["run.seed"].values.tolist() == [configs[r]["seed"] for r in sweep.run_id.values]
+    assert json.loads(sweep.attrs["parameters"])["seed"] == "run.seed"
+    assert sweep["loop.guard.mode"].dtype == object
+    returns = sweep["loop.propose.returns"]
+    assert returns.dtype == np.float64, "a float parameter must stay float"
+    for rid, value in zip(sweep.run_id.values, returns.values, strict=True):
+        # Even-numbered runs did not override returns: the value comes from their resolved config.
+        assert value == configs[rid]["loop"]["propose"]["returns"], f"run {rid}"
+    assert list(sweep.run_id.values) == sorted(configs), "runs are ordered by run_id"
+
+
+def test_bool_and_int_parameters(tmp_path):
+    store = results.SweepStore(tmp_path / "s.zarr")
+    for n in range(2):
+        _write(store, synthetic_run(n), number=n, **{"loop.evaluate.enabled": bool(n), "seeds": 2 + n})
+    sweep = _quiet_open(tmp_path / "s.zarr")
+    assert sweep["loop.evaluate.enabled"].dtype == bool
+    assert sweep["seeds"].dtype == np.int64
+
+
+def test_failed_and_incomplete_runs_are_left_out_with_a_warning(tmp_path):
+    url = tmp_path / "s.zarr"
+    ids = write_synthetic_runs(url, range(3))
+    store = results.SweepStore(url)
+    store.write_failure("deadbeefdeadbeef", params={"loop.guard.mode": "none"}, config_yaml="",
+                        overrides=["loop.guard.mode=none"], error="ValueError: bad luck")
+    # What a writer killed mid-write leaves behind: a temporary group.
+    synthetic_run(9).to_zarr(store.url_of(RUNS, f".tmp-{'9' * 16}-{uuid.uuid4().hex[:8]}"), zarr_format=3,
+                             consolidated=False)
+    with pytest.warns(UserWarning, match="1 failed and 1 incomplete runs left out"):
+        sweep = results.open_sweep(url)
+    assert sorted(sweep.run_id.values) == sorted(ids)
+    table = results.failures(url)
+    assert table.run_id.tolist() == ["deadbeefdeadbeef"]
+    assert table.error.tolist() == ["ValueError: bad luck"]
+    assert table["loop.guard.mode"].tolist() == ["none"]
+
+
+def test_consolidated_index_gives_the_same_sweep(tmp_path):
+    url = tmp_path / "s.zarr"
+    write_synthetic_runs(url, range(5))
+    before = _quiet_open(url)
+    results.SweepStore(url).consolidate()
+    assert (url / "index.json").is_file()
+    assert_sweeps_equal(_quiet_open(url), before)
+    (new,) = write_synthetic_runs(url, [5])  # completed after consolidation: still found
+    after = _quiet_open(url)
+    assert sorted(after.run_id.values) == sorted([*before.run_id.values, new])
+
+
+def test_runs_of_different_shapes_align_on_the_union(tmp_path):
+    url = tmp_path / "s.zarr"
+    store = results.SweepStore(url)
+    short, long = synthetic_run(0, seeds=2, cycles=6), synthetic_run(1, seeds=3, cycles=10)
+    rid_short, _ = _write(store, short, number=0, cycles=6)
+    rid_long, _ = _write(store, long, number=1, cycles=10)
+    sweep = _quiet_open(url)
+    assert dict(sweep.sizes) == {"run": 2, "seed": 3, "cycle": 10, "domain": 3}
+    s = sweep.sel(run=sweep.run_id == rid_short).isel(run=0).reset_coords(drop=True).compute()
+    xr.testing.assert_equal(s.score.sel(seed=[0, 1], cycle=range(6)), short.score)
+    assert np.isnan(s.score.sel(cycle=range(6, 10))).all(), "cycles a run lacks must be NaN"
+    assert (s.diverged_cycle.sel(seed=2) == -1).all(), "missing diverged_cycle fills with -1"
+
+
+def test_memory_url_round_trip():
+    url = f"memory://takeoff-test-{uuid.uuid4().hex}/s.zarr"
+    ids = write_synthetic_runs(url, range(3))
+    assert results.SweepStore(url).status() == dict.fromkeys(ids, "done")
+    sweep = _quiet_open(url)
+    assert sorted(sweep.run_id.values) == sorted(ids)
+    got = sweep.sel(run=sweep.run_id == results.run_id(synthetic_config(1))).isel(run=0)
+    got = got.reset_coords(drop=True).compute()
+    got.attrs = {}
+    xr.testing.assert_identical(got, synthetic_run(1))
+    results.SweepStore(url).consolidate()
+    assert_sweeps_equal(_quiet_open(url), sweep)
+
+
+# -- refusing paths ------------------------------------------------------------------------------
+
+def _snapshot(root):
+    return {os.path.relpath(os.path.join(d, f), root): open(os.path.join(d, f), "rb").read()
+            for d, _, files in os.walk(root) for f in files} | {
+            os.path.relpath(d, root): None for d, _, _ in os.walk(root)}
+
+
+@pytest.mark.parametrize("content", ["user files", "foreign zarr group"])
+def test_foreign_directory_is_refused_and_untouched(tmp_path, content):
+    target = tmp_path / "mine"
+    target.mkdir()
+    if content == "user files":
+        (target / "notes.txt").write_text("my thesis")
+        (target / "runs").mkdir()
+    else:
+        import zarr
+
+        zarr.open_group(str(target), mode="w", zarr_format=3).attrs["owner"] = "someone else"
+    before = _snapshot(target)
+    with pytest.raises(results.StoreError, match=r"mine' exists and is not a takeoff store"):
+        results.SweepStore(target)
+    with pytest.raises(results.StoreError, match="not a takeoff store"):
+        results.open_sweep(target)
+    assert _snapshot(target) == before, "a refused directory must be left exactly as it was"
+
+
+def test_other_schema_version_is_refused(tmp_path):
+    url = tmp_path / "s.zarr"
+    write_synthetic_runs(url, [0])
+    meta = json.loads((url / "zarr.json").read_text())
+    meta["attributes"]["takeoff"]["schema_version"] = 2
+    (url / "zarr.json").write_text(json.dumps(meta))
+    before = _snapshot(url)
+    for opener in (results.SweepStore, results.open_sweep):
+        with pytest.raises(results.StoreError, match=r"s.zarr' is a takeoff store of schema version 2"):
+            opener(url)
+    assert _snapshot(url) == before
+
+
+def test_path_that_is_a_file_or_inside_one(tmp_path):
+    file = tmp_path / "a.txt"
+    file.write_text("x")
+    with pytest.raises(results.StoreError, match=r"a.txt' is a file"):
+        results.SweepStore(file)
+    with pytest.raises(results.StoreError, match=r"lies inside the file .*a.txt"):
+        results.SweepStore(file / "sub" / "s.zarr")
+    assert file.read_text() == "x"
+
+
+def test_missing_store_when_reading(tmp_path):
+    with pytest.raises(results.StoreError, match="no takeoff store at .*nothing"):
+        results.open_sweep(tmp_path / "nope.zarr")
+    assert not (tmp_path / "nope.zarr").exists(), "reading must not create a store"
+
+
+def test_empty_store_has_no_runs(tmp_path):
+    results.SweepStore(tmp_path / "s.zarr")
+    with pytest.raises(results.StoreError, match="holds no complete run"):
+        results.open_sweep(tmp_path / "s.zarr")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only directories")
+def test_unwritable_directory_chmod(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        with pytest.raises(results.StoreError, match="not writable"):
+            results.SweepStore(locked / "s.zarr")
+    finally:
+        locked.chmod(stat.S_IRWXU)
+
+
+def test_unwritable_directory_read_only_file_system():
+    # /sys refuses new entries even to root (the case the chmod test cannot cover).
+    with pytest.raises(results.StoreError, match=r"/sys/takeoff-test.zarr"):
+        results.SweepStore("/sys/takeoff-test.zarr")
