@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fsspec
+import numpy as np
 import xarray as xr
 from fsspec.implementations.local import LocalFileSystem
 
@@ -400,15 +401,15 @@ class SweepStore:
 
         group_name = self._group(run_id)
         group = zarr.open_group(self.url_of(RUNS, group_name), mode="r", zarr_format=3)
-        attrs = dict(group.attrs)
-        coords = {name: [v.item() if hasattr(v, "item") else v for v in group[name][:]]
-                  for name in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+        attrs: dict[str, Any] = dict(group.attrs)
+        coords = {name: np.asarray(zarr.open_array(self.url_of(RUNS, group_name, name), mode="r")[...])
+                  .tolist() for name in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
         return {
             "group": group_name,
-            "params": json.loads(attrs.get("params") or "{}"),
-            "config": json.loads(attrs.get("config") or "{}"),
+            "params": json.loads(str(attrs.get("params") or "{}")),
+            "config": json.loads(str(attrs.get("config") or "{}")),
             "config_yaml": attrs.get("config_yaml", ""),
-            "overrides": json.loads(attrs.get("overrides") or "[]"),
+            "overrides": json.loads(str(attrs.get("overrides") or "[]")),
             "coords": {k: [str(x) for x in v] if k == schema.DOMAIN else [int(x) for x in v]
                        for k, v in coords.items()},
         }

@@ -99,7 +99,7 @@ def _lazy(store: SweepStore, ids: list[str], entries: dict[str, dict[str, Any]],
     for name, var in schema.VARIABLES.items():
         shape = tuple(len(grid[d]) for d in var.dims)
         key = f"takeoff-{name}-{token}"
-        graph = {}
+        graph: dict[Any, Any] = {}
         for i, rid in enumerate(ids):
             where_i = indexers[i]
             index = None if where_i is None else tuple(where_i[d] for d in var.dims)
