@@ -254,3 +254,20 @@ def test_unwritable_directory_read_only_file_system():
     # /sys refuses new entries even to root (the case the chmod test cannot cover).
     with pytest.raises(results.StoreError, match=r"/sys/takeoff-test.zarr"):
         results.SweepStore("/sys/takeoff-test.zarr")
+
+
+def test_run_group_reads_back_with_xarray_and_chunks_long_runs(tmp_path, monkeypatch):
+    import results.store
+
+    monkeypatch.setattr(results.store, "CHUNK_ELEMENTS", 50)  # force several chunks along cycle
+    ds = synthetic_run(4, seeds=3, cycles=40)
+    store = results.SweepStore(tmp_path / "s.zarr")
+    rid, _ = _write(store, ds)
+    one = store.open_run(rid).compute()
+    assert one.score.encoding["chunks"] == (3, 5, 3), one.score.encoding["chunks"]
+    one.attrs = {}
+    one["domain"] = one.domain.astype(object)
+    xr.testing.assert_identical(one, ds)
+    got = _quiet_open(tmp_path / "s.zarr").isel(run=0).reset_coords(drop=True).compute()
+    got.attrs = {}
+    xr.testing.assert_identical(got, ds)
