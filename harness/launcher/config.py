@@ -46,7 +46,7 @@ class DaskLauncherConf:
     jobqueue: dict[str, Any] = field(default_factory=dict)
     retries: int = 0
     rerun: bool = False
-    dashboard: bool = True
+    dashboard: bool = False
 
 
 def register() -> None:
