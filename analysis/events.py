@@ -16,18 +16,21 @@ def jump(t: NDArray[np.float64], y: NDArray[np.float64], *, window: int = 5,
          min_z: float = 8.0) -> tuple[float, float]:
     """Find the largest step in a trajectory (a changepoint in level).
 
-    The step is the largest one-cycle rise measured against the series' own
-    noise (the median absolute deviation of its one-cycle changes); its size
-    is the difference of the medians of ``window`` cycles after and before.
+    Every one-cycle rise is compared with the rises around it (``window``
+    cycles on each side): a step stands out from its neighbours, while a
+    smoothly accelerating curve does not. The score is the rise above the
+    neighbours' median in units of their robust spread (at least the series'
+    own); the size is the difference of the medians ``window`` cycles after and
+    before.
 
     Parameters
     ----------
     t, y
         ``(n,)`` cycles and values; non-finite values are dropped.
     window
-        Cycles on each side used to size the step.
+        Cycles on each side that a step is compared with, and sized on.
     min_z
-        How many robust standard deviations a rise must exceed to count.
+        How many robust standard deviations a rise must stand out to count.
 
     Returns
     -------
@@ -46,11 +49,21 @@ def jump(t: NDArray[np.float64], y: NDArray[np.float64], *, window: int = 5,
     if len(y) < 2 * window + 2:
         return math.nan, math.nan
     d = np.diff(y)
-    spread = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-    i = int(np.argmax(d))
-    scale = max(spread, 1e-9 * max(float(np.max(np.abs(y))), 1.0))
-    if (d[i] - float(np.median(d))) / scale < min_z:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    # Neighbourhoods of d[i] for i in [window, len(d) - window): w before and w after.
+    around = sliding_window_view(d, 2 * window + 1)
+    centre = around[:, window]
+    neighbours = np.concatenate([around[:, :window], around[:, window + 1:]], axis=1)
+    level = np.median(neighbours, axis=1)
+    spread = 1.4826 * np.median(np.abs(neighbours - level[:, None]), axis=1)
+    global_spread = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    floor = max(global_spread, 1e-9 * max(float(np.max(np.abs(y))), 1.0))
+    z = (centre - level) / np.maximum(spread, floor)
+    k = int(np.argmax(z))
+    if z[k] < min_z:
         return math.nan, math.nan
+    i = k + window  # index into d: the rise from y[i] to y[i + 1]
     before = y[max(0, i + 1 - window): i + 1]
     after = y[i + 1: i + 1 + window]
     return float(t[i + 1]), float(np.median(after) - np.median(before))

@@ -89,7 +89,7 @@ def write_report(ds: xr.Dataset, out: Path, *, failures: pd.DataFrame | None = N
 
     sns.set_theme(style="whitegrid", context="paper")
     out.mkdir(parents=True, exist_ok=True)
-    summary, curves = summarize(ds, progress=progress)
+    summary, curves, by_variant = summarize(ds, progress=progress)
     summary.to_csv(out / "summary.csv", index=False)
     table = sweep.variant_table(summary)
     table.to_csv(out / "variants.csv")
@@ -111,9 +111,9 @@ def write_report(ds: xr.Dataset, out: Path, *, failures: pd.DataFrame | None = N
     save(fig, "story.png", f"The story timeline of run {run.variant} (mean over seeds).")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    plots.trajectories(sweep.variant_curves(curves, "score"), axes[0], colours=colours,
+    plots.trajectories(sweep.variant_curves(by_variant, "score"), axes[0], colours=colours,
                        ylabel="held-out score (fraction correct)", title="Measured score")
-    plots.trajectories(sweep.variant_curves(curves, "ability"), axes[1], colours=colours,
+    plots.trajectories(sweep.variant_curves(by_variant, "ability"), axes[1], colours=colours,
                        ylabel="latent ability = ln C (log capability)", title="Latent capability (log scale)")
     save(fig, "trajectories.png", "Mean trajectories by variant with 95% bands.")
 

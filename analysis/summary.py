@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,20 +35,35 @@ CURVES = ("ability", "score", "instances", "instances_external", "results_rows",
 
 @dataclass
 class RunCurves:
-    """Per-run sums over seeds of the curves the figures draw (``(cycle,)`` each)."""
+    """One run's curves, averaged over its seeds (``(cycle,)`` float32 each), for the figures."""
 
     run_id: str
     variant: str
     cycle: np.ndarray
-    total: dict[str, np.ndarray] = field(default_factory=dict)
-    squares: dict[str, np.ndarray] = field(default_factory=dict)
-    count: dict[str, np.ndarray] = field(default_factory=dict)
+    means: dict[str, np.ndarray] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
     def mean(self, name: str) -> np.ndarray:
         """Return the mean over seeds of curve ``name``."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.total[name] / self.count[name]
+        return self.means[name]
+
+
+@dataclass
+class VariantCurves:
+    """Running sums over the worlds of one variant, for means with 95% bands."""
+
+    cycle: np.ndarray
+    total: dict[str, np.ndarray] = field(default_factory=dict)
+    squares: dict[str, np.ndarray] = field(default_factory=dict)
+    count: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        """Add ``(seed, cycle)`` values of curve ``name``."""
+        finite = np.isfinite(values)
+        for store, part in ((self.total, np.where(finite, values, 0.0).sum(axis=0)),
+                            (self.squares, np.where(finite, values**2, 0.0).sum(axis=0)),
+                            (self.count, finite.sum(axis=0))):
+            store[name] = store[name] + part if name in store else part
 
 
 def run_parameters(ds: xr.Dataset) -> list[str]:
@@ -56,9 +72,14 @@ def run_parameters(ds: xr.Dataset) -> list[str]:
             if coord.dims == (schema.RUN,) and name != schema.RUN_ID]
 
 
+#: Parameters that replicate a design rather than vary it: never part of a variant's label.
+REPLICATES = ("seed", "run.seed", "seeds", "cycles", "store")
+
+
 def variant_labels(ds: xr.Dataset) -> list[str]:
-    """Return one label per run from the parameters that differ between runs."""
-    params = [p for p in run_parameters(ds) if len(np.unique(ds[p].values.astype(str))) > 1]
+    """Return one label per run from the design parameters that differ between runs."""
+    params = [p for p in run_parameters(ds)
+              if p not in REPLICATES and len(np.unique(ds[p].values.astype(str))) > 1]
     if not params:
         return ["all"] * ds.sizes[schema.RUN]
     return [", ".join(f"{p.removeprefix('loop.')}={ds[p].values[i]}" for p in params)
@@ -81,7 +102,7 @@ def _get(config: dict[str, Any], key: str, default: Any = None) -> Any:
 
 
 def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
-              ) -> tuple[pd.DataFrame, list[RunCurves]]:
+              ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
     Parameters
@@ -93,14 +114,16 @@ def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
 
     Returns
     -------
-    (pandas.DataFrame, list of RunCurves)
-        The table has the run's parameter columns then :data:`COLUMNS`.
+    (pandas.DataFrame, list of RunCurves, dict of VariantCurves)
+        The table has the run's parameter columns then :data:`COLUMNS`; the
+        curves are per run (means) and per variant (sums for bands).
     """
     params = run_parameters(ds)
     labels = variant_labels(ds)
     configs = run_configs(ds)
     rows: list[dict[str, Any]] = []
     curves: list[RunCurves] = []
+    by_variant: dict[str, VariantCurves] = {}
     t = ds[schema.CYCLE].values.astype(float)
     for i in range(ds.sizes[schema.RUN]):
         run = ds.isel({schema.RUN: i})
@@ -117,11 +140,13 @@ def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
         capacity = float(_get(config, "capacity.home", np.nanmax(loaded["instances"].values)))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
+        acc = by_variant.setdefault(labels[i], VariantCurves(t))
         for name in CURVES:
             values = loaded[name].values.astype(float)
-            rc.total[name] = np.nansum(values, axis=0)
-            rc.squares[name] = np.nansum(values**2, axis=0)
-            rc.count[name] = np.isfinite(values).sum(axis=0)
+            acc.add(name, values)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rc.means[name] = np.nanmean(values, axis=0).astype(np.float32)
         curves.append(rc)
         for s in range(loaded.sizes[schema.SEED]):
             rows.append(base | _seed_row(loaded.isel({schema.SEED: s}), t, capacity)
@@ -129,7 +154,8 @@ def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
         if progress is not None:
             progress(1)
     frame = pd.DataFrame(rows)
-    return frame[params + list(COLUMNS)] if len(frame) else pd.DataFrame(columns=params + list(COLUMNS)), curves
+    table = frame[params + list(COLUMNS)] if len(frame) else pd.DataFrame(columns=params + list(COLUMNS))
+    return table, curves, by_variant
 
 
 def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
@@ -139,7 +165,8 @@ def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
     jump_cycle, jump_size = events.jump(t, theta)
     # The regime describes the dynamics after the largest jump (e.g. the network
     # connection), when enough of the trajectory is left to judge it.
-    after = t >= jump_cycle if np.isfinite(jump_cycle) and (t >= jump_cycle).sum() >= 20 else np.ones_like(t, bool)
+    after = t >= jump_cycle if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20 \
+        else np.ones_like(t, bool)
     regime = classify(t[after], theta[after], diverged=diverged >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.summary import RunCurves
+from analysis.summary import VariantCurves
 
 
 def variant_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -109,18 +109,16 @@ def phase_table(summary: pd.DataFrame, parameters: list[str]) -> pd.DataFrame | 
     return None
 
 
-def variant_curves(curves: list[RunCurves], name: str) -> pd.DataFrame:
-    """Return per-variant mean of curve ``name`` over its runs and seeds, with a 95% band."""
+def variant_curves(curves: dict[str, VariantCurves], name: str) -> pd.DataFrame:
+    """Return per-variant mean of curve ``name`` over its worlds, with a 95% band."""
     frames = []
-    for variant in sorted({c.variant for c in curves}):
-        group = [c for c in curves if c.variant == variant]
-        total = sum(c.total[name] for c in group)
-        squares = sum(c.squares[name] for c in group)
-        count = sum(c.count[name] for c in group)
+    for variant in sorted(curves):
+        acc = curves[variant]
+        total, squares, count = acc.total[name], acc.squares[name], acc.count[name]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
             var = np.maximum(squares / count - mean**2, 0.0) * count / np.maximum(count - 1, 1)
             half = 1.96 * np.sqrt(var / count)
-        frames.append(pd.DataFrame({"variant": variant, "cycle": group[0].cycle, "mean": mean,
+        frames.append(pd.DataFrame({"variant": variant, "cycle": acc.cycle, "mean": mean,
                                     "low": mean - half, "high": mean + half}))
     return pd.concat(frames, ignore_index=True)

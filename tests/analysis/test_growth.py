@@ -1,0 +1,84 @@
+"""Regime, blow-up and jump detectors on curves with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.events import jump
+from analysis.growth import blowup, classify
+
+K = 0.05
+
+
+def deterministic(r: float, cycles: int = 200, theta_max: float = 40.0) -> tuple[np.ndarray, bool]:
+    """theta[t+1] = theta[t] + k exp((r-1) theta[t]) as the simulator records it (float32, NaN past theta_max)."""
+    theta = np.zeros(cycles)
+    with np.errstate(over="ignore"):
+        for t in range(cycles - 1):
+            theta[t + 1] = theta[t] + K * np.exp((r - 1) * theta[t])
+    recorded = theta.astype(np.float32).astype(float)
+    past = np.flatnonzero(~(recorded <= theta_max))
+    if len(past):
+        recorded[past[0]:] = np.nan
+    return recorded, bool(len(past))
+
+
+@pytest.mark.parametrize(("r", "expected"), [(0.5, "polynomial"), (1.0, "exponential"), (1.5, "takeoff")])
+def test_deterministic_limit_regimes(r: float, expected: str) -> None:
+    theta, diverged = deterministic(r)
+    assert classify(np.arange(200.0), theta, diverged=diverged).regime == expected
+
+
+def test_blowup_estimate_of_the_deterministic_limit() -> None:
+    theta, _ = deterministic(1.5)
+    regime = classify(np.arange(200.0), theta, diverged=True)
+    t_star = 1 / (K * (1.5 - 1))
+    assert abs(regime.blowup_cycle - t_star) <= 0.1 * t_star, regime
+    assert regime.blowup_low <= regime.blowup_cycle <= regime.blowup_high
+
+
+def test_blowup_is_nan_without_increasing_returns() -> None:
+    theta, _ = deterministic(0.5)
+    assert np.isnan(blowup(np.arange(200.0), theta)[0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hard_plateau_versus_slow_log_growth(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(300.0)
+    plateau = 1.5 * (1 - np.exp(-t / 30)) + rng.normal(0, 0.01, t.size)
+    plateau[100:] = 1.5 + rng.normal(0, 0.01, 200)
+    log_growth = 0.25 * np.log1p(t) + rng.normal(0, 0.01, t.size)
+    assert classify(t, plateau).regime == "plateau"
+    assert classify(t, log_growth).regime in ("apparent_plateau", "polynomial")
+    assert classify(t, log_growth).regime != "plateau"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_planted_jump_is_found_within_two_cycles(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(200.0)
+    at = int(rng.integers(40, 160))
+    y = 0.004 * t + np.where(t >= at, 1.0, 0.0) + rng.normal(0, 0.02, t.size)
+    cycle, size = jump(t, y)
+    assert abs(cycle - at) <= 2, (cycle, at)
+    assert 0.8 < size < 1.2
+
+
+def test_no_jump_in_smooth_noise() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(200.0)
+    assert np.isnan(jump(t, 0.01 * t + rng.normal(0, 0.02, t.size))[0])
+
+
+def test_noisy_exponential_is_rarely_called_takeoff() -> None:
+    """The measured false-positive rate of takeoff on noisy exponential growth stays at or below 5%."""
+    rng = np.random.default_rng(2026)
+    t = np.arange(200.0)
+    calls = [classify(t, rng.uniform(0.005, 0.05) * t + rng.normal(0, 0.05, t.size)).regime
+             for _ in range(300)]
+    rate = np.mean([c == "takeoff" for c in calls])
+    print(f"false takeoff rate on noisy exponential curves: {rate:.3f} over {len(calls)}")
+    assert rate <= 0.05, rate
+    assert np.mean([c == "exponential" for c in calls]) >= 0.8

@@ -1,0 +1,105 @@
+"""``takeoff-report`` on real stores: the deterministic limit, failed runs, bad stores, memory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import results
+from results.testing import write_synthetic_runs
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def limit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("limit")
+    done = run("takeoff", "-m", "+experiment=deterministic", "loop.propose.returns=0.5,1.0,1.5",
+               f"hydra.sweep.dir={root}/sweep", "hydra.launcher.cluster=sync", cwd=root)
+    assert done.returncode == 0, done.stderr
+    report = run("takeoff-report", f"{root}/sweep/results.zarr", "--out", f"{root}/report", "--quiet", cwd=root)
+    assert report.returncode == 0, report.stderr
+    return root
+
+
+def test_deterministic_limit_through_the_store(limit: Path) -> None:
+    summary = pd.read_csv(limit / "report" / "summary.csv").set_index("loop.propose.returns")
+    assert summary.loc[0.5, "regime"] == "polynomial"
+    assert summary.loc[1.0, "regime"] == "exponential"
+    assert summary.loc[1.5, "regime"] == "takeoff"
+    t_star = 1 / (0.05 * 0.5)
+    assert abs(summary.loc[1.5, "blowup_cycle"] - t_star) <= 0.1 * t_star
+    assert pd.isna(summary.loc[1.0, "blowup_cycle"])
+    assert summary.loc[1.5, "diverged_cycle"] > 0
+
+
+def test_report_page_opens_without_a_server(limit: Path) -> None:
+    page = (limit / "report" / "report.html").read_text()
+    for src in ("story.png", "trajectories.png", "guard_survival.png"):
+        assert f"src='{src}'" in page and (limit / "report" / src).exists()
+    assert "http://" not in page and "https://" not in page
+
+
+def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
+    done = run("takeoff", "-m", "seeds=2", "cycles=30", "fault.raise_in_job=false,true",
+               f"hydra.sweep.dir={tmp_path}/sweep", "hydra.launcher.cluster=sync", cwd=tmp_path)
+    assert done.returncode == 1
+    report = run("takeoff-report", f"{tmp_path}/sweep/results.zarr", "--out", f"{tmp_path}/report",
+                 "--quiet", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "1 failed runs" in report.stdout and "injected fault" in report.stdout, report.stdout
+    assert len(pd.read_csv(tmp_path / "report" / "summary.csv")) == 2
+    assert "Failed runs" in (tmp_path / "report" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign", "missing"])
+def test_bad_store_gives_a_clear_error(tmp_path: Path, kind: str) -> None:
+    store = tmp_path / "store"
+    if kind == "empty":
+        results.SweepStore(store)
+    elif kind == "foreign":
+        store.mkdir()
+        (store / "notes.txt").write_text("mine")
+    done = run("takeoff-report", str(store), "--out", str(tmp_path / "report"), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(store) in done.stderr and "Traceback" not in done.stderr, done.stderr
+    if kind == "foreign":
+        assert (store / "notes.txt").read_text() == "mine" and len(list(store.iterdir())) == 1
+
+
+def peak_rss_of_report(store: Path, out: Path) -> int:
+    """Run ``takeoff-report`` in a fresh wrapper process; return the report process's peak RSS in bytes."""
+    code = ("import resource, subprocess, sys; "
+            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "sys.stderr.write(done.stderr); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)")
+    done = subprocess.run([sys.executable, "-c", code, str(BIN / "takeoff-report"), str(store), "--out",
+                           str(out), "--quiet"], capture_output=True, text=True, timeout=900)
+    peak = int(done.stdout.strip().splitlines()[-1])
+    assert peak > 0, done.stderr
+    return peak * 1024
+
+
+@pytest.mark.slow
+def test_large_sweep_is_analysed_in_bounded_memory(tmp_path: Path) -> None:
+    """A 500-run sweep is analysed run by run: memory grows far less than the data."""
+    small, big = tmp_path / "small.zarr", tmp_path / "big.zarr"
+    write_synthetic_runs(small, range(5), seeds=4, cycles=1500)
+    write_synthetic_runs(big, range(500), seeds=4, cycles=1500)
+    results.SweepStore(big).consolidate()
+    data_bytes = sum(v.nbytes for v in results.open_sweep(big).data_vars.values())
+    base = peak_rss_of_report(small, tmp_path / "small-report")
+    peak = peak_rss_of_report(big, tmp_path / "big-report")
+    print(f"500 runs: data {data_bytes / 2**20:.0f} MiB; report peak RSS {peak / 2**20:.0f} MiB "
+          f"(5 runs: {base / 2**20:.0f} MiB)")
+    assert len(pd.read_csv(tmp_path / "big-report" / "summary.csv")) == 500 * 4
+    assert peak - base < 0.5 * data_bytes, (peak, base, data_bytes)
