@@ -1,0 +1,62 @@
+"""Every registered stage and every loop variant and preset keeps the record's schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from loops import simulate
+from loops.driver import enabled_stages
+from loops.record import Trajectory
+from loops.stage import STAGES
+from loops.suite import BenchmarkSuite
+from tests.loops.conftest import CONF, compose
+
+VARIANTS = sorted(p.stem for p in Path(CONF, "loop").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in Path(CONF, "experiment").glob("*.yaml"))
+
+
+def test_stage_numbers_are_unique_and_the_order_is_the_cycle() -> None:
+    stages = [STAGES.get(name) for name in STAGES.names()]
+    assert len({s.number for s in stages}) == len(stages)
+    assert STAGES.names() == ["benchmark", "propose", "evaluate", "checkpoint", "troubleshoot",
+                              "replicate", "interventions"]
+
+
+def test_unknown_stage_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="unknown stage 'nope'; known: \\['benchmark'"):
+        STAGES.get("nope")
+
+
+@pytest.mark.parametrize("stage", STAGES.names())
+def test_every_stage_reads_its_config(stage: str) -> None:
+    world = compose().world()
+    assert STAGES.get(stage).config(world) is not None
+
+
+def check(traj: Trajectory, seeds: int, cycles: int, n_domains: int) -> None:
+    for name, values in traj.arrays().items():
+        lead = (seeds,) if name == "diverged_cycle" else (seeds, cycles)
+        assert values.shape[: len(lead)] == lead, name
+        assert not np.isinf(values).any(), name
+    assert traj.score.shape == (seeds, cycles, n_domains)
+    assert np.nanmin(traj.score) >= 0 and np.nanmax(traj.score) <= 1
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_loop_variant(variant: str, suite: BenchmarkSuite) -> None:
+    run = compose(f"loop={variant}", "seeds=3", "cycles=25", "model=networked", "model.t_net=10",
+                  "instance.tools=[replicate,share]")
+    names = {s.name for s in enabled_stages(run.world())}
+    assert {"benchmark", "propose", "evaluate", "replicate", "interventions"} <= names
+    assert ("checkpoint" in names) == run.loop.checkpoint.enabled
+    assert ("troubleshoot" in names) == run.loop.troubleshoot.enabled
+    check(simulate(run.world(), suite, cycles=25, run_seed=0, seed_indices=range(3)), 3, 25, 3)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_preset_runs_at_tiny_size(experiment: str, suite: BenchmarkSuite) -> None:
+    run = compose(f"+experiment={experiment}", "seeds=2", "cycles=15")
+    check(simulate(run.world(), suite, cycles=15, run_seed=run.seed, seed_indices=range(2)), 2, 15, 3)
