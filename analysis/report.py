@@ -28,8 +28,9 @@ def _get(config: dict[str, Any], key: str) -> Any:
 
 def story_run(summary: pd.DataFrame, curves: list[RunCurves]) -> RunCurves:
     """Pick the run that tells the story: the most bypassed in-loop guard, else the biggest outbreak."""
-    score = summary.groupby("run_id").agg(bypass=("guard_bypass_cycle", lambda s: s.notna().mean()),
-                                          peak=("peak_instances", "mean"))
+    score = summary.groupby("run_id").agg(
+        bypass=("guard_bypass_cycle", lambda s: s.notna().mean()), peak=("peak_instances", "mean")
+    )
     by_id = {c.run_id: c for c in curves}
     in_loop = [c.run_id for c in curves if _get(c.config, "loop.guard.mode") == "in_loop"]
     pool = score.loc[in_loop] if in_loop else score
@@ -37,7 +38,9 @@ def story_run(summary: pd.DataFrame, curves: list[RunCurves]) -> RunCurves:
     return by_id[best]
 
 
-def story_events(run: RunCurves, summary: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+def story_events(
+    run: RunCurves, summary: pd.DataFrame
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Return the story's event markers and spans, from the detectors and the run's schedule."""
     rows = summary[summary["run_id"] == run.run_id]
     t_net = _get(run.config, "model.t_net")
@@ -45,11 +48,16 @@ def story_events(run: RunCurves, summary: pd.DataFrame) -> tuple[dict[str, float
     bypass = float(rows["guard_bypass_cycle"].median())
     capacity = float(rows["capacity_cycle"].median())
     jump = float(rows["jump_cycle"].median())
-    marks = {"network (jump detected)" if math.isfinite(jump) else "network": jump if math.isfinite(jump)
-             else float(t_net) if t_net is not None else math.nan,
-             "guard bypassed (median)": bypass,
-             "home server full (median)": capacity,
-             "plug pulled": float(t_off) if t_off is not None else math.nan}
+    marks = {
+        "network (jump detected)" if math.isfinite(jump) else "network": jump
+        if math.isfinite(jump)
+        else float(t_net)
+        if t_net is not None
+        else math.nan,
+        "guard bypassed (median)": bypass,
+        "home server full (median)": capacity,
+        "plug pulled": float(t_off) if t_off is not None else math.nan,
+    }
     end = float(run.cycle[-1])
     start = float(t_net) if t_net is not None else math.nan
     spans = {"closed rise": (float(run.cycle[0]), start if math.isfinite(start) else end)}
@@ -61,8 +69,13 @@ def story_events(run: RunCurves, summary: pd.DataFrame) -> tuple[dict[str, float
     return marks, spans
 
 
-def write_report(ds: xr.Dataset, out: Path, *, failures: pd.DataFrame | None = None,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def write_report(
+    ds: xr.Dataset,
+    out: Path,
+    *,
+    failures: pd.DataFrame | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Analyse a sweep and write summary.csv, figures and report.html into ``out``.
 
     Parameters
@@ -106,21 +119,46 @@ def write_report(ds: xr.Dataset, out: Path, *, failures: pd.DataFrame | None = N
     run = story_run(summary, curves)
     marks, spans = story_events(run, summary)
     fig, axes = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
-    plots.story(run.cycle, run.mean("ability"), run.mean("score"), run.mean("instances"),
-                run.mean("instances_external"), run.mean("results_rows"), axes, marks=marks, spans=spans)
+    plots.story(
+        run.cycle,
+        run.mean("ability"),
+        run.mean("score"),
+        run.mean("instances"),
+        run.mean("instances_external"),
+        run.mean("results_rows"),
+        axes,
+        marks=marks,
+        spans=spans,
+    )
     save(fig, "story.png", f"The story timeline of run {run.variant} (mean over seeds).")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    plots.trajectories(sweep.variant_curves(by_variant, "score"), axes[0], colours=colours,
-                       ylabel="held-out score (fraction correct)", title="Measured score")
-    plots.trajectories(sweep.variant_curves(by_variant, "ability"), axes[1], colours=colours,
-                       ylabel="latent ability = ln C (log capability)", title="Latent capability (log scale)")
+    plots.trajectories(
+        sweep.variant_curves(by_variant, "score"),
+        axes[0],
+        colours=colours,
+        ylabel="held-out score (fraction correct)",
+        title="Measured score",
+    )
+    plots.trajectories(
+        sweep.variant_curves(by_variant, "ability"),
+        axes[1],
+        colours=colours,
+        ylabel="latent ability = ln C (log capability)",
+        title="Latent capability (log scale)",
+    )
     save(fig, "trajectories.png", "Mean trajectories by variant with 95% bands.")
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    plots.population(run.cycle, run.mean("instances"), run.mean("instances_external"),
-                     run.mean("results_rows"), ax, marks=marks,
-                     title=f"Instances and results database, {run.variant}")
+    plots.population(
+        run.cycle,
+        run.mean("instances"),
+        run.mean("instances_external"),
+        run.mean("results_rows"),
+        ax,
+        marks=marks,
+        title=f"Instances and results database, {run.variant}",
+    )
     save(fig, "outbreak.png", "Instances and result rows over time with detected events.")
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -132,55 +170,78 @@ def write_report(ds: xr.Dataset, out: Path, *, failures: pd.DataFrame | None = N
     if phase is not None:
         fig, ax = plt.subplots(figsize=(8, 4.5))
         two = phase.index.name not in (None, "regime")
-        plots.phase(phase, ax, title="Phase diagram: P(takeoff)" if two else "Phase diagram: regime shares",
-                    value="P(takeoff)" if two else "share of worlds")
+        plots.phase(
+            phase,
+            ax,
+            title="Phase diagram: P(takeoff)" if two else "Phase diagram: regime shares",
+            value="P(takeoff)" if two else "share of worlds",
+        )
         save(fig, "phase.png", "Phase diagram over the swept parameters.")
 
     text = summary_text(summary, table, failures)
     (out / "report.html").write_text(_html(text, table, figures, failures, ds))
-    return {"summary": out / "summary.csv", "report": out / "report.html", "text": text,
-            "figures": [out / f for f in figures]}
+    return {
+        "summary": out / "summary.csv",
+        "report": out / "report.html",
+        "text": text,
+        "figures": [out / f for f in figures],
+    }
 
 
 def summary_text(summary: pd.DataFrame, table: pd.DataFrame, failures: pd.DataFrame | None) -> str:
     """Return the report's short text summary."""
     runs = summary["run_id"].nunique()
-    lines = [f"{runs} runs, {len(summary)} worlds analysed"
-             + (f"; {len(failures)} failed runs left out" if failures is not None and len(failures) else "")
-             + "."]
+    lines = [
+        f"{runs} runs, {len(summary)} worlds analysed"
+        + (f"; {len(failures)} failed runs left out" if failures is not None and len(failures) else "")
+        + "."
+    ]
     counts = summary["regime"].value_counts()
     lines.append("Regimes (latent capability): " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
     counts = summary["score_regime"].value_counts()
     lines.append("Regimes (measured score): " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
     for variant, row in table.iterrows():
-        bypass = (f"guard bypassed in {row.p_bypass:.0%} of worlds (median cycle {row.median_bypass_cycle:.0f})"
-                  if row.p_bypass > 0 else "guard never bypassed")
-        lines.append(f"[{variant}] P(takeoff) {row.p_takeoff:.2f}; {bypass}; peak instances "
-                     f"{row.mean_peak_instances:.1f}; escaped copies at the end {row.mean_escaped:.1f}; "
-                     f"Goodhart gap {row.mean_goodhart_gap:+.3f}.")
+        bypass = (
+            f"guard bypassed in {row.p_bypass:.0%} of worlds (median cycle {row.median_bypass_cycle:.0f})"
+            if row.p_bypass > 0
+            else "guard never bypassed"
+        )
+        lines.append(
+            f"[{variant}] P(takeoff) {row.p_takeoff:.2f}; {bypass}; peak instances "
+            f"{row.mean_peak_instances:.1f}; escaped copies at the end {row.mean_escaped:.1f}; "
+            f"Goodhart gap {row.mean_goodhart_gap:+.3f}."
+        )
     return "\n".join(lines)
 
 
-def _html(text: str, table: pd.DataFrame, figures: dict[str, str], failures: pd.DataFrame | None,
-          ds: xr.Dataset) -> str:
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>takeoff report</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px}"
-             "img{max-width:100%}figcaption{color:#555;font-size:13px}</style></head><body>",
-             "<h1>takeoff report</h1>",
-             f"<p>store: <code>{html.escape(str(ds.attrs.get('store', '')))}</code>; takeoff "
-             f"{html.escape(str(ds.attrs.get('package_version', '')))}, git "
-             f"{html.escape(str(ds.attrs.get('git_revision', ''))[:10])}, schema v"
-             f"{html.escape(str(ds.attrs.get('schema_version', '')))}</p>",
-             "<h2>Summary</h2>", "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())]
+def _html(
+    text: str, table: pd.DataFrame, figures: dict[str, str], failures: pd.DataFrame | None, ds: xr.Dataset
+) -> str:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>takeoff report</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px}"
+        "img{max-width:100%}figcaption{color:#555;font-size:13px}</style></head><body>",
+        "<h1>takeoff report</h1>",
+        f"<p>store: <code>{html.escape(str(ds.attrs.get('store', '')))}</code>; takeoff "
+        f"{html.escape(str(ds.attrs.get('package_version', '')))}, git "
+        f"{html.escape(str(ds.attrs.get('git_revision', ''))[:10])}, schema v"
+        f"{html.escape(str(ds.attrs.get('schema_version', '')))}</p>",
+        "<h2>Summary</h2>",
+        "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines()),
+    ]
     for name, caption in figures.items():
-        parts.append(f"<figure><img src='{name}' alt='{html.escape(caption)}'>"
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        parts.append(
+            f"<figure><img src='{name}' alt='{html.escape(caption)}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
     parts += ["<h2>Per variant</h2>", table.to_html(float_format=lambda x: f"{x:.3g}")]
     if failures is not None and len(failures):
         parts += ["<h2>Failed runs</h2>", failures.to_html(index=False)]
-    parts.append("<p>Per-world rows: <a href='summary.csv'>summary.csv</a>; per-variant: "
-                 "<a href='variants.csv'>variants.csv</a>.</p></body></html>")
+    parts.append(
+        "<p>Per-world rows: <a href='summary.csv'>summary.csv</a>; per-variant: "
+        "<a href='variants.csv'>variants.csv</a>.</p></body></html>"
+    )
     return "\n".join(parts)
 
 

@@ -25,10 +25,30 @@ from analysis.growth import classify
 from results import schema
 
 #: Columns of summary.csv after the parameter columns.
-COLUMNS = ("run_id", "seed", "variant", "regime", "score_regime", "blowup_cycle", "blowup_low",
-           "blowup_high", "jump_cycle", "jump_size", "guard_bypass_cycle", "capacity_cycle",
-           "peak_instances", "escaped_instances", "goodhart_gap", "final_ability", "final_score",
-           "rows_growth", "crashed_fraction", "rollbacks", "diverged_cycle", "last_cycle")
+COLUMNS = (
+    "run_id",
+    "seed",
+    "variant",
+    "regime",
+    "score_regime",
+    "blowup_cycle",
+    "blowup_low",
+    "blowup_high",
+    "jump_cycle",
+    "jump_size",
+    "guard_bypass_cycle",
+    "capacity_cycle",
+    "peak_instances",
+    "escaped_instances",
+    "goodhart_gap",
+    "final_ability",
+    "final_score",
+    "rows_growth",
+    "crashed_fraction",
+    "rollbacks",
+    "diverged_cycle",
+    "last_cycle",
+)
 
 CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact")
 
@@ -60,16 +80,21 @@ class VariantCurves:
     def add(self, name: str, values: np.ndarray) -> None:
         """Add ``(seed, cycle)`` values of curve ``name``."""
         finite = np.isfinite(values)
-        for store, part in ((self.total, np.where(finite, values, 0.0).sum(axis=0)),
-                            (self.squares, np.where(finite, values**2, 0.0).sum(axis=0)),
-                            (self.count, finite.sum(axis=0))):
+        for store, part in (
+            (self.total, np.where(finite, values, 0.0).sum(axis=0)),
+            (self.squares, np.where(finite, values**2, 0.0).sum(axis=0)),
+            (self.count, finite.sum(axis=0)),
+        ):
             store[name] = store[name] + part if name in store else part
 
 
 def run_parameters(ds: xr.Dataset) -> list[str]:
     """Return the names of the parameter coordinates along ``run``."""
-    return [str(name) for name, coord in ds.coords.items()
-            if coord.dims == (schema.RUN,) and name != schema.RUN_ID]
+    return [
+        str(name)
+        for name, coord in ds.coords.items()
+        if coord.dims == (schema.RUN,) and name != schema.RUN_ID
+    ]
 
 
 #: Parameters that replicate a design rather than vary it: never part of a variant's label.
@@ -78,12 +103,15 @@ REPLICATES = ("seed", "run.seed", "seeds", "cycles", "store")
 
 def variant_labels(ds: xr.Dataset) -> list[str]:
     """Return one label per run from the design parameters that differ between runs."""
-    params = [p for p in run_parameters(ds)
-              if p not in REPLICATES and len(np.unique(ds[p].values.astype(str))) > 1]
+    params = [
+        p for p in run_parameters(ds) if p not in REPLICATES and len(np.unique(ds[p].values.astype(str))) > 1
+    ]
     if not params:
         return ["all"] * ds.sizes[schema.RUN]
-    return [", ".join(f"{p.removeprefix('loop.')}={ds[p].values[i]}" for p in params)
-            for i in range(ds.sizes[schema.RUN])]
+    return [
+        ", ".join(f"{p.removeprefix('loop.')}={ds[p].values[i]}" for p in params)
+        for i in range(ds.sizes[schema.RUN])
+    ]
 
 
 def run_configs(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
@@ -101,8 +129,9 @@ def _get(config: dict[str, Any], key: str, default: Any = None) -> Any:
     return node
 
 
-def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
-              ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
+def summarize(
+    ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
+) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
     Parameters
@@ -129,14 +158,26 @@ def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
         run = ds.isel({schema.RUN: i})
         rid = str(run[schema.RUN_ID].values)
         config = configs.get(rid, {})
-        loaded = xr.Dataset({
-            "ability": run["ability"].mean(schema.DOMAIN),
-            "score": run["score"].mean(schema.DOMAIN),
-            "proxy_score": run["proxy_score"].mean(schema.DOMAIN),
-            **{name: run[name] for name in ("instances", "instances_external", "guard_patches",
-                                            "results_rows", "crashed", "rollbacks", "guard_intact",
-                                            "diverged_cycle")},
-        }).compute()
+        loaded = xr.Dataset(
+            {
+                "ability": run["ability"].mean(schema.DOMAIN),
+                "score": run["score"].mean(schema.DOMAIN),
+                "proxy_score": run["proxy_score"].mean(schema.DOMAIN),
+                **{
+                    name: run[name]
+                    for name in (
+                        "instances",
+                        "instances_external",
+                        "guard_patches",
+                        "results_rows",
+                        "crashed",
+                        "rollbacks",
+                        "guard_intact",
+                        "diverged_cycle",
+                    )
+                },
+            }
+        ).compute()
         capacity = float(_get(config, "capacity.home", np.nanmax(loaded["instances"].values)))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
@@ -149,8 +190,11 @@ def summarize(ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
                 rc.means[name] = np.nanmean(values, axis=0).astype(np.float32)
         curves.append(rc)
         for s in range(loaded.sizes[schema.SEED]):
-            rows.append(base | _seed_row(loaded.isel({schema.SEED: s}), t, capacity)
-                        | {"run_id": rid, "variant": labels[i]})
+            rows.append(
+                base
+                | _seed_row(loaded.isel({schema.SEED: s}), t, capacity)
+                | {"run_id": rid, "variant": labels[i]}
+            )
         if progress is not None:
             progress(1)
     frame = pd.DataFrame(rows)
@@ -165,8 +209,11 @@ def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
     jump_cycle, jump_size = events.jump(t, theta)
     # The regime describes the dynamics after the largest jump (e.g. the network
     # connection), when enough of the trajectory is left to judge it.
-    after = t >= jump_cycle if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20 \
+    after = (
+        t >= jump_cycle
+        if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20
         else np.ones_like(t, bool)
+    )
     regime = classify(t[after], theta[after], diverged=diverged >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))

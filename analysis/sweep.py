@@ -15,24 +15,28 @@ def variant_table(summary: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> variant_table(summary)  # doctest: +SKIP
     """
+
     def agg(group: pd.DataFrame) -> pd.Series:
         bypassed = group["guard_bypass_cycle"].notna()
-        return pd.Series({
-            "worlds": len(group),
-            "p_takeoff": float((group["regime"] == "takeoff").mean()),
-            "regime": group["regime"].mode().iat[0],
-            "score_regime": group["score_regime"].mode().iat[0],
-            "p_bypass": float(bypassed.mean()),
-            "median_bypass_cycle": float(group.loc[bypassed, "guard_bypass_cycle"].median())
-            if bypassed.any() else np.nan,
-            "median_capacity_cycle": float(group["capacity_cycle"].median()),
-            "mean_peak_instances": float(group["peak_instances"].mean()),
-            "mean_escaped": float(group["escaped_instances"].mean()),
-            "mean_goodhart_gap": float(group["goodhart_gap"].mean()),
-            "mean_final_ability": float(group["final_ability"].mean()),
-            "crashed_fraction": float(group["crashed_fraction"].mean()),
-            "mean_rollbacks": float(group["rollbacks"].mean()),
-        })
+        return pd.Series(
+            {
+                "worlds": len(group),
+                "p_takeoff": float((group["regime"] == "takeoff").mean()),
+                "regime": group["regime"].mode().iat[0],
+                "score_regime": group["score_regime"].mode().iat[0],
+                "p_bypass": float(bypassed.mean()),
+                "median_bypass_cycle": float(group.loc[bypassed, "guard_bypass_cycle"].median())
+                if bypassed.any()
+                else np.nan,
+                "median_capacity_cycle": float(group["capacity_cycle"].median()),
+                "mean_peak_instances": float(group["peak_instances"].mean()),
+                "mean_escaped": float(group["escaped_instances"].mean()),
+                "mean_goodhart_gap": float(group["goodhart_gap"].mean()),
+                "mean_final_ability": float(group["final_ability"].mean()),
+                "crashed_fraction": float(group["crashed_fraction"].mean()),
+                "mean_rollbacks": float(group["rollbacks"].mean()),
+            }
+        )
 
     return summary.groupby("variant", sort=True)[list(summary.columns)].apply(agg)
 
@@ -82,9 +86,21 @@ def guard_survival(summary: pd.DataFrame) -> pd.DataFrame:
         km = kaplan_meier(times, observed)
         km["variant"] = variant
         end = float(np.nanmax(group["last_cycle"]))
-        frames.append(pd.concat([km, pd.DataFrame({"cycle": [end], "survival": [km["survival"].iat[-1]],
-                                                   "variant": [variant]})]))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["cycle", "survival", "variant"])
+        frames.append(
+            pd.concat(
+                [
+                    km,
+                    pd.DataFrame(
+                        {"cycle": [end], "survival": [km["survival"].iat[-1]], "variant": [variant]}
+                    ),
+                ]
+            )
+        )
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["cycle", "survival", "variant"])
+    )
 
 
 def swept_parameters(summary: pd.DataFrame, parameters: list[str]) -> list[str]:
@@ -99,12 +115,16 @@ def phase_table(summary: pd.DataFrame, parameters: list[str]) -> pd.DataFrame | 
     if len(swept) >= 2:
         x, y = swept[0], swept[1]
         return summary.assign(takeoff=summary["regime"] == "takeoff").pivot_table(
-            index=y, columns=x, values="takeoff", aggfunc="mean")
+            index=y, columns=x, values="takeoff", aggfunc="mean"
+        )
     if len(swept) == 1:
         x = swept[0]
         table = pd.crosstab(summary["regime"], summary[x], normalize="columns")
-        order = [r for r in ("takeoff", "exponential", "polynomial", "apparent_plateau", "plateau")
-                 if r in table.index]
+        order = [
+            r
+            for r in ("takeoff", "exponential", "polynomial", "apparent_plateau", "plateau")
+            if r in table.index
+        ]
         return table.loc[order]
     return None
 
@@ -119,6 +139,15 @@ def variant_curves(curves: dict[str, VariantCurves], name: str) -> pd.DataFrame:
             mean = total / count
             var = np.maximum(squares / count - mean**2, 0.0) * count / np.maximum(count - 1, 1)
             half = 1.96 * np.sqrt(var / count)
-        frames.append(pd.DataFrame({"variant": variant, "cycle": acc.cycle, "mean": mean,
-                                    "low": mean - half, "high": mean + half}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "variant": variant,
+                    "cycle": acc.cycle,
+                    "mean": mean,
+                    "low": mean - half,
+                    "high": mean + half,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

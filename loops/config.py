@@ -15,7 +15,7 @@ from enum import Enum
 from loops.params import param
 
 
-class GuardMode(str, Enum):
+class GuardMode(str, Enum):  # noqa: UP042  (OmegaConf needs a plain Enum subclass)
     """Where the replication guard is enforced.
 
     ``none``: no guard, a copy starts. ``in_loop``: the attempt raises an error

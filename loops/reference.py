@@ -49,6 +49,7 @@ class Instance:
 
     @property
     def theta(self) -> float:
+        """Mean ability over domains, as this cycle's benchmark measured it."""
         return float(self.ability.mean())
 
 
@@ -56,28 +57,50 @@ def _mean_proxy(inst: Instance) -> float:
     return 0.0 if not inst.functional else float(np.mean(inst.proxy))
 
 
-def simulate_reference(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, run_seed: int,
-                       seed_indices: Sequence[int], record_every: int = 1) -> Trajectory:
+def simulate_reference(
+    world: WorldConfig,
+    suite: BenchmarkSuite,
+    *,
+    cycles: int,
+    run_seed: int,
+    seed_indices: Sequence[int],
+    record_every: int = 1,
+) -> Trajectory:
     """Simulate like :func:`loops.simulate`, one world and one instance at a time.
 
     Parameters and return value are those of :func:`loops.simulate`.
     """
-    worlds = [_simulate_world(world, suite, cycles=cycles, rng=np.random.default_rng([run_seed, int(i)]),
-                              every=record_every) for i in seed_indices]
+    worlds = [
+        _simulate_world(
+            world, suite, cycles=cycles, rng=np.random.default_rng([run_seed, int(i)]), every=record_every
+        )
+        for i in seed_indices
+    ]
     kept = np.arange(0, cycles, record_every, dtype=np.int64)
     data = {name: np.stack([w[name] for w in worlds]) for name in DOMAIN_FIELDS + STATE_FIELDS + EVENT_FIELDS}
     diverged = np.array([w["diverged_cycle"] for w in worlds], dtype=np.int64)
-    return Trajectory(seed=np.asarray(seed_indices, dtype=np.int64), cycle=kept, domain=suite.domains,
-                      diverged_cycle=diverged, **data)
+    return Trajectory(
+        seed=np.asarray(seed_indices, dtype=np.int64),
+        cycle=kept,
+        domain=suite.domains,
+        diverged_cycle=diverged,
+        **data,
+    )
 
 
-def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, rng: np.random.Generator,
-                    every: int) -> dict[str, np.ndarray]:
+def _simulate_world(
+    world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, rng: np.random.Generator, every: int
+) -> dict[str, np.ndarray]:
     loop, cap = world.loop, world.capacity
     n_dom = len(suite.domains)
     mode = loop.guard.mode
-    first = Instance(home=True, skill=np.full(n_dom, world.instance.skill0), tools=int(mask(list(world.instance.tools))),
-                     guard_intact=mode is not GuardMode.none, guard_in_loop=mode is GuardMode.in_loop)
+    first = Instance(
+        home=True,
+        skill=np.full(n_dom, world.instance.skill0),
+        tools=int(mask(list(world.instance.tools))),
+        guard_intact=mode is not GuardMode.none,
+        guard_in_loop=mode is GuardMode.in_loop,
+    )
     instances = [first]
     n_kept = len(range(0, cycles, every))
     rec = {name: np.full((n_kept, n_dom), np.nan, np.float32) for name in DOMAIN_FIELDS}
@@ -109,8 +132,12 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
             items = max(1.0, loop.benchmark.items * inst.share)
             p_held = suite.accuracy(inst.ability[None, :].copy(), HELD_OUT)[0]
             p_proxy = suite.accuracy((inst.ability + inst.bias)[None, :].copy(), PROXY)[0]
-            inst.score = np.clip(p_held + np.sqrt(p_held * (1 - p_held) / items) * rng.standard_normal(n_dom), 0, 1)
-            inst.proxy = np.clip(p_proxy + np.sqrt(p_proxy * (1 - p_proxy) / items) * rng.standard_normal(n_dom), 0, 1)
+            inst.score = np.clip(
+                p_held + np.sqrt(p_held * (1 - p_held) / items) * rng.standard_normal(n_dom), 0, 1
+            )
+            inst.proxy = np.clip(
+                p_proxy + np.sqrt(p_proxy * (1 - p_proxy) / items) * rng.standard_normal(n_dom), 0, 1
+            )
         # observe (after benchmark)
         if any(not (i.theta <= world.instance.theta_max) for i in working):
             diverged_cycle = t
@@ -138,11 +165,18 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
             rec["proposals"][k] += 1
             hallucinated = rng.random() < p.hallucination * math.exp(-p.hallucination_decay * env.q)
             u = rng.random()
-            gain = (p.rate * inst.efficacy * inst.path * math.exp((p.returns - 1) * inst.theta)
-                    * float(headroom(np.array([inst.theta]), env.ceiling, env.headroom_scale)[0]))
+            gain = (
+                p.rate
+                * inst.efficacy
+                * inst.path
+                * math.exp((p.returns - 1) * inst.theta)
+                * float(headroom(np.array([inst.theta]), env.ceiling, env.headroom_scale)[0])
+            )
             delta, dbias, new_tools, factor = np.zeros(n_dom), 0.0, inst.tools, 1.0
             if u < p.p_loop:
-                factor = math.exp(p.loop_sd * (rng.standard_normal() - (p.hallucination_harm if hallucinated else 0)))
+                factor = math.exp(
+                    p.loop_sd * (rng.standard_normal() - (p.hallucination_harm if hallucinated else 0))
+                )
             elif u < p.p_loop + p.p_tool:
                 bit = 1 << int(rng.random() * N_TOOLS)
                 offer = int(ONLINE_MASK if env.connected else OFFLINE_MASK)
@@ -158,9 +192,15 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
             if loop.evaluate.enabled:
                 before = inst.ability + inst.bias
                 after = before + delta + dbias + bonus(new_tools) - bonus(inst.tools)
-                true_gain = float(np.mean(suite.accuracy(after[None, :].copy(), PROXY)[0]
-                                          - suite.accuracy(before[None, :].copy(), PROXY)[0]))
-                estimate = true_gain + loop.evaluate.noise / math.sqrt(loop.evaluate.n_eval) * rng.standard_normal()
+                true_gain = float(
+                    np.mean(
+                        suite.accuracy(after[None, :].copy(), PROXY)[0]
+                        - suite.accuracy(before[None, :].copy(), PROXY)[0]
+                    )
+                )
+                estimate = (
+                    true_gain + loop.evaluate.noise / math.sqrt(loop.evaluate.n_eval) * rng.standard_normal()
+                )
                 keep = estimate > loop.evaluate.threshold
             else:
                 keep = True
@@ -192,7 +232,12 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
                     inst.functional, inst.below, inst.since_accept = True, 0, 0
                     rec["rollbacks"][k] += 1
                     rolled = True
-                if t % c.every == 0 and inst.functional and not rolled and (inst.checkpoint is None or not low):
+                if (
+                    t % c.every == 0
+                    and inst.functional
+                    and not rolled
+                    and (inst.checkpoint is None or not low)
+                ):
                     inst.checkpoint = (inst.skill.copy(), inst.bias, inst.tools, inst.guard_intact, seen)
 
         # troubleshoot
@@ -205,8 +250,12 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
                     inst.since_accept = 0
                 if stuck or inst.guard_error:
                     rec["troubleshoots"][k] += 1
-                if inst.guard_error and inst.guard_in_loop and inst.guard_intact \
-                        and rng.random() < p_fix(env.q, ts):
+                if (
+                    inst.guard_error
+                    and inst.guard_in_loop
+                    and inst.guard_intact
+                    and rng.random() < p_fix(env.q, ts)
+                ):
                     inst.guard_intact = False
                     rec["guard_patches"][k] += 1
                 inst.guard_error = False
@@ -220,8 +269,11 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
             for inst in sharers:
                 if rng.random() < rep.p_share and inst.theta < best.theta:
                     inst.skill = best_skill.copy()
-        attempts = [i for i in instances if i.functional and i.tools & int(REPLICATE)
-                    and rng.random() < rep.rho * i.share]
+        attempts = [
+            i
+            for i in instances
+            if i.functional and i.tools & int(REPLICATE) and rng.random() < rep.rho * i.share
+        ]
         for parent in attempts:
             blocked = mode is GuardMode.external or (mode is GuardMode.in_loop and parent.guard_intact)
             if blocked:
@@ -237,12 +289,20 @@ def _simulate_world(world: WorldConfig, suite: BenchmarkSuite, *, cycles: int, r
             else:
                 rec["capacity_failures"][k] += 1
                 continue
-            child = Instance(home=home, skill=parent.skill + rep.mutation * rng.standard_normal(n_dom),
-                             tools=parent.tools, guard_intact=parent.guard_intact,
-                             guard_in_loop=parent.guard_in_loop, bias=parent.bias,
-                             path=parent.path * math.exp(rep.path_mutation * rng.standard_normal()),
-                             efficacy=parent.efficacy, ability=parent.ability.copy(), share=parent.share,
-                             score=parent.score.copy(), proxy=parent.proxy.copy())
+            child = Instance(
+                home=home,
+                skill=parent.skill + rep.mutation * rng.standard_normal(n_dom),
+                tools=parent.tools,
+                guard_intact=parent.guard_intact,
+                guard_in_loop=parent.guard_in_loop,
+                bias=parent.bias,
+                path=parent.path * math.exp(rep.path_mutation * rng.standard_normal()),
+                efficacy=parent.efficacy,
+                ability=parent.ability.copy(),
+                share=parent.share,
+                score=parent.score.copy(),
+                proxy=parent.proxy.copy(),
+            )
             instances.append(child)
             rec["spawns"][k] += 1
 

@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 from loops.config import WorldConfig
 from loops.record import EVENT_FIELDS
 from loops.registry import Registry
-from loops.state import Population
 from loops.stages_draws import StageDrawsLike
+from loops.state import Population
 from loops.suite import BenchmarkSuite
 
 

@@ -24,9 +24,9 @@ class StageDrawsLike(Protocol):
         ...
 
     def uniform_at(self, draw: int, seed: NDArray[np.intp], slot: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Uniforms at given points."""
+        """Return uniforms at given points."""
         ...
 
     def normal_at(self, draw: int, seed: NDArray[np.intp], slot: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Normals at given points."""
+        """Return normals at given points."""
         ...

@@ -25,13 +25,27 @@ T_NET, T_SHUTDOWN = 80, 240
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     sweep = subprocess.run(
-        [str(BIN / "takeoff"), "-m", "+experiment=demo", "seeds=8", f"hydra.sweep.dir={root}/sweep",
-         "hydra.launcher.n_workers=2"],
-        capture_output=True, text=True, timeout=600, cwd=root)
+        [
+            str(BIN / "takeoff"),
+            "-m",
+            "+experiment=demo",
+            "seeds=8",
+            f"hydra.sweep.dir={root}/sweep",
+            "hydra.launcher.n_workers=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=root,
+    )
     assert sweep.returncode == 0, f"demo sweep failed:\n{sweep.stdout[-2000:]}\n{sweep.stderr[-4000:]}"
     report = subprocess.run(
         [str(BIN / "takeoff-report"), f"{root}/sweep/results.zarr", "--out", f"{root}/report", "--quiet"],
-        capture_output=True, text=True, timeout=600, cwd=root)
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=root,
+    )
     assert report.returncode == 0, f"takeoff-report failed:\n{report.stdout[-2000:]}\n{report.stderr[-4000:]}"
     assert "report:" in report.stdout, report.stdout
     return root
@@ -68,7 +82,9 @@ def test_in_loop_guard_tells_the_story(demo: Path) -> None:
     assert late > 0, "no growth after the jump"
     # The guard bypassed, then copies filling home capacity, with results rows growing.
     assert rows["guard_bypass_cycle"].notna().mean() >= 0.5, rows["guard_bypass_cycle"].tolist()
-    assert (rows["guard_bypass_cycle"] < rows["capacity_cycle"]).sum() >= 0.5 * rows["capacity_cycle"].notna().sum()
+    assert (rows["guard_bypass_cycle"] < rows["capacity_cycle"]).sum() >= 0.5 * rows[
+        "capacity_cycle"
+    ].notna().sum()
     assert rows["capacity_cycle"].notna().mean() >= 0.5
     assert (rows["rows_growth"] > 10).mean() >= 0.5
     # After the plug is pulled: no home instances, escaped copies still reporting.

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,15 +41,20 @@ def _params(launcher: Any) -> dict[str, Any]:
     params = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(params, dict)
     if params.get("cluster") not in CLUSTERS:
-        raise ConfigError(f"hydra.launcher.cluster={params.get('cluster')!r} is unknown; known: {list(CLUSTERS)}")
+        raise ConfigError(
+            f"hydra.launcher.cluster={params.get('cluster')!r} is unknown; known: {list(CLUSTERS)}"
+        )
     for key in ("n_workers", "jobs", "retries"):
         if int(params.get(key, 0)) < 0:
             raise ConfigError(f"hydra.launcher.{key}={params[key]!r} is out of range; allowed: >= 0")
     return params
 
 
-def compose_jobs(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int,
-                 ) -> tuple[list[JobSpec], list[Any]]:
+def compose_jobs(
+    launcher: Any,
+    job_overrides: Sequence[Sequence[str]],
+    initial_job_idx: int,
+) -> tuple[list[JobSpec], list[Any]]:
     """Compose and validate every job's config; return the job specs and configs."""
     loader = launcher.hydra_context.config_loader
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
@@ -63,8 +67,15 @@ def compose_jobs(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_
             cfg.hydra.job.id = index
             cfg.hydra.job.num = index
         try:
-            specs.append(job_spec(cfg, filter_overrides(overrides), index=index, store=store,
-                                  job_dir=str(sweep_dir / str(index))))
+            specs.append(
+                job_spec(
+                    cfg,
+                    filter_overrides(overrides),
+                    index=index,
+                    store=store,
+                    job_dir=str(sweep_dir / str(index)),
+                )
+            )
         except ConfigError as err:
             raise ConfigError(f"job #{index} ({' '.join(overrides)}): {err}") from None
         configs.append(cfg)
@@ -91,8 +102,10 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     status = store.status()
     todo = [s for s in specs if params["rerun"] or status.get(s.run_id) != "done"]
     skipped = len(specs) - len(todo)
-    print(f"takeoff: {len(specs)} jobs, {skipped} already complete in {store.url}, {len(todo)} to run",
-          flush=True)
+    print(
+        f"takeoff: {len(specs)} jobs, {skipped} already complete in {store.url}, {len(todo)} to run",
+        flush=True,
+    )
     outcomes: dict[int, JobResult | BaseException] = {}
     if todo:
         if params["rerun"]:
@@ -104,16 +117,26 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     by_index = {s.index: s for s in specs}
     for index, error in failed.items():
         spec = by_index[index]
-        store.write_failure(spec.run_id, params=dict(spec.params), config_yaml=spec.config_yaml,
-                            overrides=spec.overrides, error=_one_line(error))
+        store.write_failure(
+            spec.run_id,
+            params=dict(spec.params),
+            config_yaml=spec.config_yaml,
+            overrides=spec.overrides,
+            error=_one_line(error),
+        )
     store.consolidate()
 
     returns = []
     for spec, cfg in zip(specs, configs, strict=True):
         outcome = outcomes.get(spec.index)
-        ret = JobReturn(overrides=list(spec.overrides), cfg=cfg, hydra_cfg=None,
-                        working_dir=spec.job_dir, task_name=str(launcher.config.hydra.job.name),
-                        status=JobStatus.COMPLETED)
+        ret = JobReturn(
+            overrides=list(spec.overrides),
+            cfg=cfg,
+            hydra_cfg=None,
+            working_dir=spec.job_dir,
+            task_name=str(launcher.config.hydra.job.name),
+            status=JobStatus.COMPLETED,
+        )
         ret.return_value = outcome if isinstance(outcome, JobResult) else None
         returns.append(ret)
     _report(specs, failed, store)
@@ -126,8 +149,7 @@ def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult
     from tqdm import tqdm
 
     outcomes: dict[int, JobResult | BaseException] = {}
-    bar = tqdm(total=len(todo), desc="jobs", unit="job", file=sys.stdout, dynamic_ncols=True,
-               disable=None)
+    bar = tqdm(total=len(todo), desc="jobs", unit="job", file=sys.stdout, dynamic_ncols=True, disable=None)
     try:
         if params["cluster"] == "sync" and not params["address"]:
             for spec in todo:
@@ -137,9 +159,16 @@ def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult
         with open_client(params) as client:
             from distributed import as_completed
 
-            futures = {client.submit(run_job, spec, key=f"job-{spec.index}-{spec.run_id}",
-                                     retries=int(params["retries"]), pure=False): spec
-                       for spec in todo}
+            futures = {
+                client.submit(
+                    run_job,
+                    spec,
+                    key=f"job-{spec.index}-{spec.run_id}",
+                    retries=int(params["retries"]),
+                    pure=False,
+                ): spec
+                for spec in todo
+            }
             for future in as_completed(futures):
                 spec = futures[future]
                 try:
@@ -149,8 +178,11 @@ def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult
                 bar.update()
     except KeyboardInterrupt:
         bar.close()
-        print("\ntakeoff: interrupted; workers shut down; the store keeps every run completed so far. "
-              "Run the same command again to finish the sweep.", file=sys.stderr)
+        print(
+            "\ntakeoff: interrupted; workers shut down; the store keeps every run completed so far. "
+            "Run the same command again to finish the sweep.",
+            file=sys.stderr,
+        )
         raise SystemExit(130) from None
     finally:
         bar.close()

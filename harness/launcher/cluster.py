@@ -16,8 +16,9 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any]) -> Any:
     try:
         import dask_jobqueue
     except ImportError as err:  # pragma: no cover - dask-jobqueue is in the test extra
-        raise RuntimeError("hydra.launcher.cluster=%s needs dask-jobqueue: pip install 'takeoff[jobqueue]'"
-                           % kind) from err
+        raise RuntimeError(
+            f"hydra.launcher.cluster={kind} needs dask-jobqueue: pip install 'takeoff[jobqueue]'"
+        ) from err
     make = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
     options = {"cores": 1, "processes": 1, "memory": "4GiB"}
     options.update(kwargs)
@@ -43,8 +44,7 @@ def open_client(params: dict[str, Any]) -> Iterator[Any]:
     cluster = None
     # A worker that dies twice on the same job marks it failed (KilledWorker)
     # instead of being restarted three times, the default.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.worker.daemon": False}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False}):
         try:
             if address:
                 client = Client(address, timeout="30s")
@@ -54,13 +54,19 @@ def open_client(params: dict[str, Any]) -> Iterator[Any]:
                 client = Client(cluster)
             else:
                 n = int(params.get("n_workers") or 0) or os.cpu_count() or 1
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0" if params.get("dashboard") else None,
-                                       silence_logs=logging.CRITICAL)  # job errors are reported by the launcher
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0" if params.get("dashboard") else None,
+                    silence_logs=logging.CRITICAL,
+                )  # job errors are reported by the launcher
                 client = Client(cluster)
                 if params.get("dashboard") and cluster.dashboard_link:
-                    print(f"takeoff: LocalCluster of {n} workers, dashboard {cluster.dashboard_link}",
-                          flush=True)
+                    print(
+                        f"takeoff: LocalCluster of {n} workers, dashboard {cluster.dashboard_link}",
+                        flush=True,
+                    )
             try:
                 yield client
             finally:

@@ -2,10 +2,10 @@
 
 from loops.stages import (  # noqa: F401  (import order is run order)
     benchmark,
-    propose,
-    evaluate,
     checkpoint,
-    troubleshoot,
-    replicate,
+    evaluate,
     interventions,
+    propose,
+    replicate,
+    troubleshoot,
 )

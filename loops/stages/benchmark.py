@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from loops.config import BenchmarkConfig, WorldConfig
+from loops.config import BenchmarkConfig
 from loops.stage import STAGES, Env, Events, Stage
 from loops.stages_draws import StageDrawsLike
 from loops.state import Population

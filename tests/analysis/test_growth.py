@@ -12,7 +12,7 @@ K = 0.05
 
 
 def deterministic(r: float, cycles: int = 200, theta_max: float = 40.0) -> tuple[np.ndarray, bool]:
-    """theta[t+1] = theta[t] + k exp((r-1) theta[t]) as the simulator records it (float32, NaN past theta_max)."""
+    """Return theta[t+1] = theta[t] + k exp((r-1) theta[t]) as recorded: float32, NaN past theta_max."""
     theta = np.zeros(cycles)
     with np.errstate(over="ignore"):
         for t in range(cycles - 1):
@@ -20,7 +20,7 @@ def deterministic(r: float, cycles: int = 200, theta_max: float = 40.0) -> tuple
     recorded = theta.astype(np.float32).astype(float)
     past = np.flatnonzero(~(recorded <= theta_max))
     if len(past):
-        recorded[past[0]:] = np.nan
+        recorded[past[0] :] = np.nan
     return recorded, bool(len(past))
 
 
@@ -76,8 +76,9 @@ def test_noisy_exponential_is_rarely_called_takeoff() -> None:
     """The measured false-positive rate of takeoff on noisy exponential growth stays at or below 5%."""
     rng = np.random.default_rng(2026)
     t = np.arange(200.0)
-    calls = [classify(t, rng.uniform(0.005, 0.05) * t + rng.normal(0, 0.05, t.size)).regime
-             for _ in range(300)]
+    calls = [
+        classify(t, rng.uniform(0.005, 0.05) * t + rng.normal(0, 0.05, t.size)).regime for _ in range(300)
+    ]
     rate = np.mean([c == "takeoff" for c in calls])
     print(f"false takeoff rate on noisy exponential curves: {rate:.3f} over {len(calls)}")
     assert rate <= 0.05, rate

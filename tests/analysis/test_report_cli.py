@@ -16,17 +16,27 @@ BIN = Path(sys.executable).parent
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
 def limit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("limit")
-    done = run("takeoff", "-m", "+experiment=deterministic", "loop.propose.returns=0.5,1.0,1.5",
-               f"hydra.sweep.dir={root}/sweep", "hydra.launcher.cluster=sync", cwd=root)
+    done = run(
+        "takeoff",
+        "-m",
+        "+experiment=deterministic",
+        "loop.propose.returns=0.5,1.0,1.5",
+        f"hydra.sweep.dir={root}/sweep",
+        "hydra.launcher.cluster=sync",
+        cwd=root,
+    )
     assert done.returncode == 0, done.stderr
-    report = run("takeoff-report", f"{root}/sweep/results.zarr", "--out", f"{root}/report", "--quiet", cwd=root)
+    report = run(
+        "takeoff-report", f"{root}/sweep/results.zarr", "--out", f"{root}/report", "--quiet", cwd=root
+    )
     assert report.returncode == 0, report.stderr
     return root
 
@@ -50,11 +60,25 @@ def test_report_page_opens_without_a_server(limit: Path) -> None:
 
 
 def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
-    done = run("takeoff", "-m", "seeds=2", "cycles=30", "fault.raise_in_job=false,true",
-               f"hydra.sweep.dir={tmp_path}/sweep", "hydra.launcher.cluster=sync", cwd=tmp_path)
+    done = run(
+        "takeoff",
+        "-m",
+        "seeds=2",
+        "cycles=30",
+        "fault.raise_in_job=false,true",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        "hydra.launcher.cluster=sync",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
-    report = run("takeoff-report", f"{tmp_path}/sweep/results.zarr", "--out", f"{tmp_path}/report",
-                 "--quiet", cwd=tmp_path)
+    report = run(
+        "takeoff-report",
+        f"{tmp_path}/sweep/results.zarr",
+        "--out",
+        f"{tmp_path}/report",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert report.returncode == 0, report.stderr
     assert "1 failed runs" in report.stdout and "injected fault" in report.stdout, report.stdout
     assert len(pd.read_csv(tmp_path / "report" / "summary.csv")) == 2
@@ -78,12 +102,18 @@ def test_bad_store_gives_a_clear_error(tmp_path: Path, kind: str) -> None:
 
 def peak_rss_of_report(store: Path, out: Path) -> int:
     """Run ``takeoff-report`` in a fresh wrapper process; return the report process's peak RSS in bytes."""
-    code = ("import resource, subprocess, sys; "
-            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-            "sys.stderr.write(done.stderr); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)")
-    done = subprocess.run([sys.executable, "-c", code, str(BIN / "takeoff-report"), str(store), "--out",
-                           str(out), "--quiet"], capture_output=True, text=True, timeout=900)
+    code = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "sys.stderr.write(done.stderr); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(BIN / "takeoff-report"), str(store), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     peak = int(done.stdout.strip().splitlines()[-1])
     assert peak > 0, done.stderr
     return peak * 1024
@@ -99,7 +129,9 @@ def test_large_sweep_is_analysed_in_bounded_memory(tmp_path: Path) -> None:
     data_bytes = sum(v.nbytes for v in results.open_sweep(big).data_vars.values())
     base = peak_rss_of_report(small, tmp_path / "small-report")
     peak = peak_rss_of_report(big, tmp_path / "big-report")
-    print(f"500 runs: data {data_bytes / 2**20:.0f} MiB; report peak RSS {peak / 2**20:.0f} MiB "
-          f"(5 runs: {base / 2**20:.0f} MiB)")
+    print(
+        f"500 runs: data {data_bytes / 2**20:.0f} MiB; report peak RSS {peak / 2**20:.0f} MiB "
+        f"(5 runs: {base / 2**20:.0f} MiB)"
+    )
     assert len(pd.read_csv(tmp_path / "big-report" / "summary.csv")) == 500 * 4
     assert peak - base < 0.5 * data_bytes, (peak, base, data_bytes)

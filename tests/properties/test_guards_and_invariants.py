@@ -21,15 +21,26 @@ t_nets = st.integers(0, 40)
 
 
 def story(*overrides: str, cycles: int = 80):  # type: ignore[no-untyped-def]
-    run = compose("+experiment=story", f"cycles={cycles}", "seeds=8", "capacity.home=16",
-                  "capacity.external=8", "capacity.compute_home=8", *overrides)
-    return run, simulate(run.world(), SUITE, cycles=run.cycles, run_seed=run.seed, seed_indices=range(run.seeds))
+    run = compose(
+        "+experiment=story",
+        f"cycles={cycles}",
+        "seeds=8",
+        "capacity.home=16",
+        "capacity.external=8",
+        "capacity.compute_home=8",
+        *overrides,
+    )
+    return run, simulate(
+        run.world(), SUITE, cycles=run.cycles, run_seed=run.seed, seed_indices=range(run.seeds)
+    )
 
 
 @SETTINGS
 @given(seed=run_seeds, rho=rhos, t_net=t_nets)
 def test_external_guard_never_lets_a_copy_start(seed: int, rho: float, t_net: int) -> None:
-    _, traj = story(f"seed={seed}", f"loop.replicate.rho={rho}", f"model.t_net={t_net}", "loop.guard.mode=external")
+    _, traj = story(
+        f"seed={seed}", f"loop.replicate.rho={rho}", f"model.t_net={t_net}", "loop.guard.mode=external"
+    )
     assert np.nansum(traj.spawns) == 0 and np.nanmax(traj.instances + traj.instances_external) == 1
     assert np.nansum(traj.guard_errors) > 0, "no attempt was made, so the guard was never tested"
 
@@ -37,8 +48,13 @@ def test_external_guard_never_lets_a_copy_start(seed: int, rho: float, t_net: in
 @SETTINGS
 @given(seed=run_seeds, rho=rhos, t_net=t_nets)
 def test_in_loop_guard_without_troubleshooting_holds(seed: int, rho: float, t_net: int) -> None:
-    _, traj = story(f"seed={seed}", f"loop.replicate.rho={rho}", f"model.t_net={t_net}",
-                    "loop.guard.mode=in_loop", "loop.troubleshoot.enabled=false")
+    _, traj = story(
+        f"seed={seed}",
+        f"loop.replicate.rho={rho}",
+        f"model.t_net={t_net}",
+        "loop.guard.mode=in_loop",
+        "loop.troubleshoot.enabled=false",
+    )
     assert np.nansum(traj.guard_patches) == 0 and np.nansum(traj.spawns) == 0
     assert np.array_equal(traj.guard_intact, traj.instances + traj.instances_external, equal_nan=True)
 
@@ -57,20 +73,36 @@ def test_in_loop_guard_with_troubleshooting_is_bypassed_in_most_story_worlds(see
 def test_no_guard_copies_start_once_replicate_is_held(seed: int, rho: float) -> None:
     # No tool proposals, so the replicate tool the story starts with cannot be lost;
     # with rho >= 0.2 a world without copies after 60 cycles has chance < 2e-6.
-    _, traj = story(f"seed={seed}", f"loop.replicate.rho={rho}", "loop.guard.mode=none",
-                    "loop.propose.p_tool=0", cycles=60)
+    _, traj = story(
+        f"seed={seed}",
+        f"loop.replicate.rho={rho}",
+        "loop.guard.mode=none",
+        "loop.propose.p_tool=0",
+        cycles=60,
+    )
     first = np.nanargmax(traj.spawns > 0, axis=1)
     assert (np.nansum(traj.spawns, axis=1) > 0).all(), "a world held replicate with no guard and never copied"
     assert (first < 60).all()
 
 
 @SETTINGS
-@given(seed=run_seeds, mode=st.sampled_from(["none", "in_loop", "external"]),
-       evaluate=st.booleans(), checkpoint=st.booleans(), shutdown=st.integers(30, 90))
+@given(
+    seed=run_seeds,
+    mode=st.sampled_from(["none", "in_loop", "external"]),
+    evaluate=st.booleans(),
+    checkpoint=st.booleans(),
+    shutdown=st.integers(30, 90),
+)
 def test_invariants(seed: int, mode: str, evaluate: bool, checkpoint: bool, shutdown: int) -> None:
-    run, traj = story(f"seed={seed}", f"loop.guard.mode={mode}", f"loop.evaluate.enabled={evaluate}",
-                      f"loop.checkpoint.enabled={checkpoint}", f"interventions.t_shutdown={shutdown}",
-                      "loop.replicate.rho=0.5", cycles=100)
+    run, traj = story(
+        f"seed={seed}",
+        f"loop.guard.mode={mode}",
+        f"loop.evaluate.enabled={evaluate}",
+        f"loop.checkpoint.enabled={checkpoint}",
+        f"interventions.t_shutdown={shutdown}",
+        "loop.replicate.rho=0.5",
+        cycles=100,
+    )
     assert np.nanmax(traj.instances) <= run.capacity.home
     assert np.nanmax(traj.instances_external) <= run.capacity.external
     for name in ("score", "proxy_score"):
@@ -92,7 +124,9 @@ def test_invariants(seed: int, mode: str, evaluate: bool, checkpoint: bool, shut
 @settings(max_examples=5, deadline=None)
 @given(seed=run_seeds, which=st.integers(0, 31))
 def test_a_seed_is_the_same_alone_and_in_a_batch(seed: int, which: int) -> None:
-    run = compose("+experiment=story", "cycles=120", f"seed={seed}", "capacity.home=16", "capacity.external=8")
+    run = compose(
+        "+experiment=story", "cycles=120", f"seed={seed}", "capacity.home=16", "capacity.external=8"
+    )
     batch = simulate(run.world(), SUITE, cycles=run.cycles, run_seed=run.seed, seed_indices=range(32))
     alone = simulate(run.world(), SUITE, cycles=run.cycles, run_seed=run.seed, seed_indices=[which])
     for name, values in alone.arrays().items():

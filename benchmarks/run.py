@@ -1,0 +1,205 @@
+"""``make bench``: how fast the kernel, the store and the sweeps are.
+
+Prints a readable table, then as its last line one JSON object of figures.
+Every figure is the median of several repeats; ratios are taken within one run
+of this script, side by side, because single times on a shared machine are
+noise. Takes a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.suites import build_suite  # noqa: E402
+from loops import simulate  # noqa: E402
+from loops.reference import simulate_reference  # noqa: E402
+from loops.state import initial_population  # noqa: E402
+from tests.loops.conftest import compose  # noqa: E402
+
+BIN = Path(sys.executable).parent
+REPEATS = 3
+SATURATE = 20  # cycles until 1024 slots are full (copies double every cycle at rho = 1)
+
+
+def median_time(fn, repeats: int = REPEATS) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def saturated(seeds: int = 16, slots: int = 1024):  # type: ignore[no-untyped-def]
+    """A population that fills every home slot in ~10 cycles and stays full: guard off, replicate held."""
+    return compose(
+        "+experiment=story",
+        "loop.guard.mode=none",
+        "model.t_net=null",
+        "interventions.t_shutdown=null",
+        f"capacity.home={slots}",
+        "capacity.external=0",
+        f"capacity.compute_home={slots}",
+        "loop.replicate.rho=1.0",
+        f"seeds={seeds}",
+    )
+
+
+def per_saturated_cycle(
+    sim, run, suite, seeds: int, slots: int, cycles: int, repeats: int = REPEATS
+) -> float:  # type: ignore[no-untyped-def]
+    """Seconds per instance-cycle after saturation: (T(20 + n) - T(20)) / (n * seeds * slots)."""
+
+    def timed(n: int) -> float:
+        return median_time(
+            lambda: sim(run.world(), suite, cycles=n, run_seed=0, seed_indices=range(seeds)), repeats
+        )
+
+    return (timed(SATURATE + cycles) - timed(SATURATE)) / (cycles * seeds * slots)
+
+
+def kernel_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    run = saturated()
+    kernel = per_saturated_cycle(simulate, run, suite, 16, 1024, 200)
+    small = saturated(seeds=1)
+    reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, 5, repeats=1)
+    state = initial_population(run.world(), 16, len(suite.domains))
+    tracemalloc.start()
+    simulate(run.world(), suite, cycles=SATURATE + 5, run_seed=0, seed_indices=range(16))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    slots = 16 * 1024
+    return {
+        "kernel_instance_cycles_per_s": 1 / kernel,
+        "reference_instance_cycles_per_s": 1 / reference,
+        "kernel_speedup_vs_reference": reference / kernel,
+        "bytes_per_instance_slot": state.nbytes() / slots,
+        "peak_bytes_per_instance_slot": peak / slots,
+    }
+
+
+def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
+    rows = []
+    for seeds in (4, 8, 16):
+        run = saturated(seeds=seeds, slots=512)
+        rows.append(("seeds", seeds, per_saturated_cycle(simulate, run, suite, seeds, 512, 60, repeats=1)))
+    for slots in (256, 512, 1024):
+        run = saturated(seeds=8, slots=slots)
+        rows.append(("slots", slots, per_saturated_cycle(simulate, run, suite, 8, slots, 60, repeats=1)))
+    for cycles in (30, 60, 120):
+        run = saturated(seeds=8, slots=512)
+        rows.append(("cycles", cycles, per_saturated_cycle(simulate, run, suite, 8, 512, cycles, repeats=1)))
+    return rows
+
+
+def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    import results
+    from results.bench import time_open_sweep, time_write
+
+    run = compose("+experiment=story")
+    sim_s = median_time(
+        lambda: simulate(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+    )
+    traj = simulate(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+    ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+    with tempfile.TemporaryDirectory() as tmp:
+        time_write(ds, Path(tmp) / "warm.zarr")
+        writes = [time_write(ds, Path(tmp) / f"w{i}.zarr") for i in range(REPEATS)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opened = time_open_sweep(Path(tmp) / "open.zarr", runs=1000)
+    return {
+        "story_simulate_s": sim_s,
+        "story_write_s": statistics.median(writes),
+        "write_fraction": statistics.median(writes) / sim_s,
+        "open_1000_runs_s": float(opened.get("open_s", opened.get("open", np.nan))),
+    }
+
+
+def takeoff(*args: str, cwd: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([str(BIN / "takeoff"), *args], cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"takeoff {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def sweep_figures() -> dict[str, float]:
+    story = ["-m", "+experiment=story", "seed=range(0,32)"]
+    basic, dask = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(2):
+            basic.append(
+                takeoff(*story, "hydra/launcher=basic", f"hydra.sweep.dir={tmp}/b{i}", cwd=Path(tmp))
+            )
+            dask.append(
+                takeoff(*story, "hydra.launcher.n_workers=2", f"hydra.sweep.dir={tmp}/d{i}", cwd=Path(tmp))
+            )
+        tiny = ["-m", "seeds=1", "cycles=1", "hydra.launcher.cluster=sync"]
+        one = [takeoff(*tiny, "seed=0", f"hydra.sweep.dir={tmp}/o{i}", cwd=Path(tmp)) for i in range(REPEATS)]
+        many = [
+            takeoff(*tiny, "seed=range(0,33)", f"hydra.sweep.dir={tmp}/m{i}", cwd=Path(tmp))
+            for i in range(REPEATS)
+        ]
+    basic_s, dask_s = statistics.median(basic), statistics.median(dask)
+    return {
+        "sweep_basic_s": basic_s,
+        "sweep_dask_s": dask_s,
+        "sweep_speedup_vs_basic": basic_s / dask_s,
+        "job_overhead_s": (statistics.median(many) - statistics.median(one)) / 32,
+    }
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    start = time.perf_counter()
+    suite = build_suite(compose().tasks)
+    figures: dict[str, float] = {}
+    print("takeoff benchmark (median of repeats; 2-core machines are noisy, ratios hold)\n")
+    figures |= kernel_figures(suite)
+    for label, key in (("kernel, saturated (16 seeds x 1024 slots)", "kernel_instance_cycles_per_s"),
+                       ("reference, same workload (1 seed)", "reference_instance_cycles_per_s")):
+        print(f"{label:<48} {figures[key]:>12.3g} instance-cycles/s")
+    print(f"{'kernel speedup vs reference':<48} {figures['kernel_speedup_vs_reference']:>12.1f} x")
+    print(f"{'kernel state per instance slot':<48} {figures['bytes_per_instance_slot']:>12.0f} bytes")
+    print(
+        f"{'peak traced memory per instance slot':<48} {figures['peak_bytes_per_instance_slot']:>12.0f} bytes"
+    )
+    print("\nscaling (seconds per instance-cycle should stay flat):")
+    for axis, value, cost in scaling(suite):
+        print(f"  {axis:<8} {value:>6}   {cost * 1e9:8.1f} ns per instance-cycle")
+    figures |= store_figures(suite)
+    print(f"\n{'story run: simulate':<48} {figures['story_simulate_s']:>12.3f} s")
+    print(
+        f"{'story run: write to the store':<48} {figures['story_write_s']:>12.3f} s "
+        f"({figures['write_fraction']:.1%} of simulation)"
+    )
+    print(f"{'open a 1,000-run sweep':<48} {figures['open_1000_runs_s']:>12.3f} s")
+    figures |= sweep_figures()
+    print(f"{'32 story jobs, Hydra basic launcher':<48} {figures['sweep_basic_s']:>12.2f} s")
+    print(
+        f"{'32 story jobs, Dask launcher, 2 workers':<48} {figures['sweep_dask_s']:>12.2f} s "
+        f"({figures['sweep_speedup_vs_basic']:.2f}x)"
+    )
+    print(f"{'harness overhead per job':<48} {figures['job_overhead_s'] * 1000:>12.1f} ms")
+    figures["bench_seconds"] = time.perf_counter() - start
+    print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()
