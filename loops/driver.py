@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-import loops.stages  # noqa: F401  (registers the stages)
 from loops.config import WorldConfig
 from loops.random import DRAWS_PER_SLOT, Streams
 from loops.record import Trajectory
 from loops.recorder import Recorder
 from loops.stage import STAGES, Env, Stage
+from loops.stages import CYCLE_ORDER
 from loops.stages.interventions import environment
 from loops.state import Population, initial_population
 from loops.suite import BenchmarkSuite
@@ -25,7 +25,7 @@ MAX_DOMAINS = DRAWS_PER_SLOT // 4
 
 def enabled_stages(world: WorldConfig) -> list[Stage]:
     """Return the stages a world config runs, in cycle order."""
-    stages = [STAGES.get(name) for name in STAGES.names()]
+    stages = [STAGES.get(name) for name in CYCLE_ORDER]
     return [stage for stage in stages if stage.enabled(world)]
 
 

@@ -1,6 +1,10 @@
-"""The stages of the core loop, registered in the order one cycle runs them."""
+"""The stages of the core loop and the order one cycle runs them in.
 
-from loops.stages import (  # noqa: F401  (import order is run order)
+Importing the modules registers the stages in ``loops.stage.STAGES``; the cycle
+order is :data:`CYCLE_ORDER`, written out here rather than left to import order.
+"""
+
+from loops.stages import (  # noqa: F401  (imported to register the stages)
     benchmark,
     checkpoint,
     evaluate,
@@ -9,3 +13,6 @@ from loops.stages import (  # noqa: F401  (import order is run order)
     replicate,
     troubleshoot,
 )
+
+#: The order of the stages in one cycle (DESIGN section 2).
+CYCLE_ORDER = ("benchmark", "propose", "evaluate", "checkpoint", "troubleshoot", "replicate", "interventions")

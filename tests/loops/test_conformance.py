@@ -11,6 +11,7 @@ from loops import simulate
 from loops.driver import enabled_stages
 from loops.record import Trajectory
 from loops.stage import STAGES
+from loops.stages import CYCLE_ORDER
 from loops.suite import BenchmarkSuite
 from tests.loops.conftest import CONF, compose
 
@@ -21,8 +22,16 @@ EXPERIMENTS = sorted(p.stem for p in Path(CONF, "experiment").glob("*.yaml"))
 def test_stage_numbers_are_unique_and_the_order_is_the_cycle() -> None:
     stages = [STAGES.get(name) for name in STAGES.names()]
     assert len({s.number for s in stages}) == len(stages)
-    assert STAGES.names() == ["benchmark", "propose", "evaluate", "checkpoint", "troubleshoot",
-                              "replicate", "interventions"]
+    assert sorted(STAGES.names()) == sorted(CYCLE_ORDER), "a registered stage is missing from the cycle"
+    assert [s.name for s in enabled_stages(compose().world())] == [
+        "benchmark",
+        "propose",
+        "evaluate",
+        "checkpoint",
+        "troubleshoot",
+        "replicate",
+        "interventions",
+    ]
 
 
 def test_unknown_stage_names_the_known_ones() -> None:
@@ -47,8 +56,14 @@ def check(traj: Trajectory, seeds: int, cycles: int, n_domains: int) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_loop_variant(variant: str, suite: BenchmarkSuite) -> None:
-    run = compose(f"loop={variant}", "seeds=3", "cycles=25", "model=networked", "model.t_net=10",
-                  "instance.tools=[replicate,share]")
+    run = compose(
+        f"loop={variant}",
+        "seeds=3",
+        "cycles=25",
+        "model=networked",
+        "model.t_net=10",
+        "instance.tools=[replicate,share]",
+    )
     names = {s.name for s in enabled_stages(run.world())}
     assert {"benchmark", "propose", "evaluate", "replicate", "interventions"} <= names
     assert ("checkpoint" in names) == run.loop.checkpoint.enabled
