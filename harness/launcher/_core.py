@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from omegaconf import OmegaConf, open_dict
 import results
 from harness.compose import default_store, job_spec
 from harness.job import JobResult, JobSpec, run_job
-from harness.launcher.cluster import open_client
+from harness.launcher.cluster import Connection
 from harness.launcher.config import CLUSTERS
 from loops.params import ConfigError
 
@@ -50,23 +51,74 @@ def _params(launcher: Any) -> dict[str, Any]:
     return params
 
 
+class SweepComposer:
+    """Compose every job's config the way Hydra does, without recomposing what the jobs share.
+
+    Hydra composes a job's config from its config-group choices (``loop=bare``,
+    ``+experiment=story``), then applies its value overrides
+    (``loop.propose.returns=1.2``) to the result. A sweep's jobs mostly differ in
+    values, so the composition is done once per distinct set of group choices
+    and each job's value overrides are applied to a copy with Hydra's own
+    function: the same config, without ~50 ms of composition per job.
+    """
+
+    def __init__(self, launcher: Any) -> None:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.loader = launcher.hydra_context.config_loader
+        self.config = launcher.config
+        self.parser = OverridesParser.create()
+        self.groups = self._groups("")
+        self.cache: dict[tuple[str, ...], Any] = {}
+
+    def _groups(self, parent: str) -> set[str]:
+        names: set[str] = set()
+        for group in self.loader.list_groups(parent):
+            name = f"{parent}/{group}" if parent else group
+            names |= {name} | self._groups(name)
+        return names
+
+    def _is_value(self, override: Any) -> bool:
+        key = str(override.key_or_group)
+        return (override.package is None and not override.is_delete() and not override.is_add()
+                and not key.startswith("hydra") and key.replace(".", "/") not in self.groups)
+
+    def compose(self, overrides: Sequence[str]) -> Any:
+        """Return the composed config of a job with ``overrides``."""
+        import copy
+
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+        parsed = self.parser.parse_overrides(list(overrides))
+        values = [o for o in parsed if self._is_value(o)]
+        structural = tuple(text for text, o in zip(overrides, parsed, strict=True) if not self._is_value(o))
+        if structural not in self.cache:
+            self.cache[structural] = self.loader.load_sweep_config(self.config, list(structural))
+        cfg = copy.deepcopy(self.cache[structural])
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        return cfg
+
+
 def compose_jobs(
     launcher: Any,
     job_overrides: Sequence[Sequence[str]],
     initial_job_idx: int,
 ) -> tuple[list[JobSpec], list[Any]]:
     """Compose and validate every job's config; return the job specs and configs."""
-    loader = launcher.hydra_context.config_loader
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    composer = SweepComposer(launcher)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     store = default_store(launcher.config, base_dir=str(sweep_dir))
     specs, configs = [], []
     for offset, overrides in enumerate(job_overrides):
         index = initial_job_idx + offset
-        cfg = loader.load_sweep_config(launcher.config, list(overrides))
-        with open_dict(cfg):
-            cfg.hydra.job.id = index
-            cfg.hydra.job.num = index
         try:
+            cfg = composer.compose(overrides)
+            with open_dict(cfg):
+                cfg.hydra.job.id = index
+                cfg.hydra.job.num = index
             specs.append(
                 job_spec(
                     cfg,
@@ -76,8 +128,9 @@ def compose_jobs(
                     job_dir=str(sweep_dir / str(index)),
                 )
             )
-        except ConfigError as err:
-            raise ConfigError(f"job #{index} ({' '.join(overrides)}): {err}") from None
+        except (ConfigError, HydraException, OmegaConfBaseException) as err:
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"job #{index} ({' '.join(overrides)}): {message}") from None
         configs.append(cfg)
     return specs, configs
 
@@ -90,9 +143,11 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         params = _params(launcher)
+        connecting = _connect_in_background(params)
         specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
         store = results.SweepStore(specs[0].store) if specs else None
     except (ConfigError, results.StoreError) as err:
+        _close(connecting)
         print(f"takeoff: {err}", file=sys.stderr)
         print("takeoff: no job was started", file=sys.stderr)
         raise SystemExit(2) from None
@@ -112,7 +167,9 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
             # A forced rerun replaces the runs it recomputes; they are the store's own.
             for spec in todo:
                 store.forget(spec.run_id)
-        outcomes = _execute(todo, params)
+        outcomes = _execute(todo, params, connecting)
+    else:
+        _close(connecting)
     failed = {i: o for i, o in outcomes.items() if isinstance(o, BaseException)}
     by_index = {s.index: s for s in specs}
     for index, error in failed.items():
@@ -145,7 +202,26 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     return returns
 
 
-def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult | BaseException]:
+def _connect_in_background(params: dict[str, Any]) -> Future[Connection] | None:
+    """Start the cluster while the driver composes the jobs (it takes seconds); None for ``sync``."""
+    if params["cluster"] == "sync" and not params["address"]:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takeoff-connect")
+    future = pool.submit(Connection, params)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _close(connecting: Future[Connection] | None) -> None:
+    if connecting is not None:
+        try:
+            connecting.result().close()
+        except Exception:  # noqa: BLE001  (nothing ran; a cluster that failed to start needs no closing)
+            log.debug("cluster start failed before any job", exc_info=True)
+
+
+def _execute(todo: list[JobSpec], params: dict[str, Any],
+             connecting: Future[Connection] | None) -> dict[int, JobResult | BaseException]:
     from tqdm import tqdm
 
     outcomes: dict[int, JobResult | BaseException] = {}
@@ -156,7 +232,10 @@ def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult
                 outcomes[spec.index] = _run_here(spec, int(params["retries"]))
                 bar.update()
             return outcomes
-        with open_client(params) as client:
+        assert connecting is not None
+        connection = connecting.result()
+        try:
+            client = connection.client
             from distributed import as_completed
 
             futures = {
@@ -176,6 +255,8 @@ def _execute(todo: list[JobSpec], params: dict[str, Any]) -> dict[int, JobResult
                 except Exception as err:  # noqa: BLE001  (a job's failure is data, recorded below)
                     outcomes[spec.index] = err
                 bar.update()
+        finally:
+            connection.close()
     except KeyboardInterrupt:
         bar.close()
         print(

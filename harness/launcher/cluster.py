@@ -32,45 +32,64 @@ def quiet_dask_logs() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def warm_worker() -> None:
+    """Import what a job needs, so the first job on a fresh worker does not pay for it."""
+    import harness.job  # noqa: F401
+    import loops.driver  # noqa: F401
+    import results.store  # noqa: F401
+
+
+class Connection:
+    """A Dask client for a sweep and the cluster it started, if any (closed together)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        quiet_dask_logs()
+        self.cluster: Any = None
+        address = str(params.get("address") or "")
+        # A worker that dies twice on the same job marks it failed (KilledWorker)
+        # instead of being restarted three times, the default.
+        # Dask's nannies make glibc return freed memory at 64 KiB; the kernel's
+        # per-cycle temporaries are larger, so every cycle would map and fault
+        # them in again (~20% slower jobs). A sweep's jobs are short: keep them.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**28}):
+            if address:
+                self.client = Client(address, timeout="30s")
+            elif params["cluster"] in ("slurm", "pbs"):
+                self.cluster = jobqueue_cluster(params["cluster"], dict(params.get("jobqueue") or {}))
+                self.cluster.scale(jobs=int(params.get("jobs") or 1))
+                self.client = Client(self.cluster)
+            else:
+                n = int(params.get("n_workers") or 0) or os.cpu_count() or 1
+                self.cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True,
+                    dashboard_address=":0" if params.get("dashboard") else None,
+                    silence_logs=logging.CRITICAL,  # job errors are reported by the launcher
+                )
+                self.client = Client(self.cluster)
+                if params.get("dashboard") and self.cluster.dashboard_link:
+                    print(f"takeoff: LocalCluster of {n} workers, dashboard {self.cluster.dashboard_link}",
+                          flush=True)
+        if self.cluster is not None and not address and params["cluster"] == "local":
+            self.client.run(warm_worker)
+
+    def close(self) -> None:
+        """Close the client, then the cluster this connection started."""
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
 @contextlib.contextmanager
 def open_client(params: dict[str, Any]) -> Iterator[Any]:
     """Yield a ``distributed.Client`` for the launcher config ``params``; close what it started."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    quiet_dask_logs()
-
-    address = str(params.get("address") or "")
-    cluster = None
-    # A worker that dies twice on the same job marks it failed (KilledWorker)
-    # instead of being restarted three times, the default.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False}):
-        try:
-            if address:
-                client = Client(address, timeout="30s")
-            elif params["cluster"] in ("slurm", "pbs"):
-                cluster = jobqueue_cluster(params["cluster"], dict(params.get("jobqueue") or {}))
-                cluster.scale(jobs=int(params.get("jobs") or 1))
-                client = Client(cluster)
-            else:
-                n = int(params.get("n_workers") or 0) or os.cpu_count() or 1
-                cluster = LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0" if params.get("dashboard") else None,
-                    silence_logs=logging.CRITICAL,
-                )  # job errors are reported by the launcher
-                client = Client(cluster)
-                if params.get("dashboard") and cluster.dashboard_link:
-                    print(
-                        f"takeoff: LocalCluster of {n} workers, dashboard {cluster.dashboard_link}",
-                        flush=True,
-                    )
-            try:
-                yield client
-            finally:
-                client.close()
-        finally:
-            if cluster is not None:
-                cluster.close()
+    connection = Connection(params)
+    try:
+        yield connection.client
+    finally:
+        connection.close()
