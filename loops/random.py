@@ -32,6 +32,19 @@ def mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return x ^ (x >> _S31)
 
 
+def _mix_inplace(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Apply :func:`mix` to ``x`` in place (same bits, no temporaries but one)."""
+    tmp = np.right_shift(x, _S30)
+    x ^= tmp
+    x *= _M1
+    np.right_shift(x, _S27, out=tmp)
+    x ^= tmp
+    x *= _M2
+    np.right_shift(x, _S31, out=tmp)
+    x ^= tmp
+    return x
+
+
 def _key(*parts: NDArray[np.uint64] | int) -> NDArray[np.uint64]:
     acc = np.uint64(0)
     with np.errstate(over="ignore"):
@@ -68,17 +81,32 @@ class StageDraws:
             raise ValueError(f"draw number {draw} outside [0, {DRAWS_PER_SLOT})")
         with np.errstate(over="ignore"):
             counter = (self._slots + np.uint64(draw)) * _GOLDEN
-            return mix(self._keys ^ counter)
+            return _mix_inplace(self._keys ^ counter)
 
     def uniform(self, draw: int) -> NDArray[np.float64]:
         """Return ``(seed, slot)`` uniforms in [0, 1) for draw number ``draw``."""
-        return (self.bits(draw) >> _S11).astype(np.float64) * _TO_UNIT
+        bits = self.bits(draw)
+        bits >>= _S11
+        out = bits.astype(np.float64)
+        out *= _TO_UNIT
+        return out
 
-    def normal(self, draw: int) -> NDArray[np.float64]:
-        """Return ``(seed, slot)`` standard normals (Box-Muller on draws ``draw``, ``draw+1``)."""
-        u1 = 1.0 - self.uniform(draw)  # in (0, 1]: log is finite
+    def normal(self, draw: int, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Return ``(seed, slot)`` standard normals (Box-Muller on draws ``draw``, ``draw+1``).
+
+        ``sqrt(-2 log(1 - u1)) * cos(2 pi u2)``, computed in place (into ``out``
+        if given): the same operations in the same order as the plain formula,
+        so the same bits.
+        """
+        u1 = self.uniform(draw)
+        np.subtract(1.0, u1, out=u1)  # in (0, 1]: log is finite
+        np.log(u1, out=u1)
+        u1 *= -2.0
+        np.sqrt(u1, out=u1)
         u2 = self.uniform(draw + 1)
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        u2 *= 2.0 * np.pi
+        np.cos(u2, out=u2)
+        return np.multiply(u1, u2, out=u1 if out is None else out)
 
     def uniform_at(self, draw: int, seed: NDArray[np.intp], slot: NDArray[np.intp]) -> NDArray[np.float64]:
         """Return uniforms for draw ``draw`` at the points ``(seed[i], slot[i])`` only.
@@ -98,7 +126,10 @@ class StageDraws:
 
     def normals(self, draw: int, n: int) -> NDArray[np.float64]:
         """Return ``(seed, slot, n)`` standard normals on draws ``draw .. draw+2n-1``."""
-        return np.stack([self.normal(draw + 2 * i) for i in range(n)], axis=-1)
+        out = np.empty(self._keys.shape[:1] + self._slots.shape[1:] + (n,))
+        for i in range(n):
+            out[..., i] = self.normal(draw + 2 * i)
+        return out
 
 
 class Streams:

@@ -7,6 +7,7 @@ costs O(1) per instance and domain whatever the bank size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,18 +58,33 @@ class BenchmarkSuite:
             clamped at its ends.
         """
         n = self.curves.shape[-1]
-        x = (ability - self.grid_lo) * (1.0 / self.grid_step)
+        x = ability - self.grid_lo
+        x *= 1.0 / self.grid_step
         np.clip(x, 0.0, n - 1.000001, out=x)
         i = x.astype(np.intp)
         w = x - i
-        d = np.arange(len(self.domains))
-        table = self.curves[part]
-        lo = table[d, i]
-        hi = table[d, i + 1]
-        return lo + w * (hi - lo)
+        # One flat gather per end point (row offset d * n) is cheaper than
+        # broadcasting a (domain, grid) fancy index; the values are the same.
+        i += np.arange(len(self.domains)) * n
+        table = self.curves[part].ravel()
+        lo = np.take(table, i)
+        i += 1
+        hi = np.take(table, i)
+        hi -= lo
+        hi *= w
+        hi += lo
+        return hi
 
     def bonus(self, tools: NDArray[np.uint8]) -> NDArray[np.float64]:
         """Return the ``(..., D)`` ability bonus of tool masks ``tools`` ``(...)``."""
+        return np.take(self._bonus_by_mask, tools, axis=0)
+
+    @functools.cached_property
+    def _bonus_by_mask(self) -> NDArray[np.float64]:
+        """``(2**n_tools, D)``: the bonus of every tool mask, summed in tool order."""
         n_tools = self.tool_bonus.shape[0]
-        bits = (tools[..., None] >> np.arange(n_tools, dtype=np.uint8)) & 1
-        return bits.astype(np.float64) @ self.tool_bonus
+        masks = np.arange(2**n_tools)
+        table = np.zeros((masks.size, self.tool_bonus.shape[1]))
+        for t in range(n_tools):
+            table += ((masks >> t) & 1)[:, None] * self.tool_bonus[t]
+        return table
