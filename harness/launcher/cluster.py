@@ -33,10 +33,13 @@ def quiet_dask_logs() -> None:
 
 
 def warm_worker() -> None:
-    """Import what a job needs, so the first job on a fresh worker does not pay for it."""
-    import harness.job  # noqa: F401
+    """Import what a job needs and build the default suite, so a fresh worker's first job does not pay."""
     import loops.driver  # noqa: F401
     import results.store  # noqa: F401
+    from harness.config import TasksConfig
+    from harness.job import _suite
+
+    _suite(TasksConfig())
 
 
 class Connection:
