@@ -22,6 +22,7 @@ holds the run. Nothing appends along a dimension (DESIGN section 4).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -122,6 +123,66 @@ def _write_group(url: str, ds: xr.Dataset) -> None:
         await asyncio.gather(*(one(str(n), v) for n, v in ds.variables.items()))
 
     sync(write())
+
+
+def _write_group_local(path: str, ds: xr.Dataset) -> None:
+    """Write ``ds`` as a Zarr v3 group on a local disk, directly: the same files zarr writes.
+
+    zarr-python spends ~1.5 ms of event-loop work per array; a run has 23 small
+    arrays, so writing a story run through it costs ~35 ms, over 5% of the
+    run's simulation. Here each array is one ``zarr.json`` (the metadata zarr
+    itself writes: regular chunk grid, ``/`` chunk keys, bytes or vlen-utf8
+    then zstd) and its chunk files, encoded with the numcodecs codecs zarr
+    uses. ``tests/results`` read every run back through zarr and xarray.
+    """
+    from numcodecs import VLenUTF8, Zstd
+
+    zstd = Zstd(level=3, checksum=False)
+    encoding = _chunks(ds)
+    os.makedirs(path)
+    _write_json(os.path.join(path, "zarr.json"),
+                {"attributes": dict(ds.attrs), "zarr_format": 3, "node_type": "group"})
+    for name, var in ds.variables.items():
+        values = np.asarray(var.values)
+        text = values.dtype.kind in "OU"
+        chunks = tuple(encoding.get(str(name), {}).get("chunks", values.shape)) if values.ndim else ()
+        if text:
+            dtype, fill, codecs = "string", "", [{"name": "vlen-utf8", "configuration": {}}]
+        else:
+            dtype = values.dtype.name
+            fill = "NaN" if values.dtype.kind == "f" else 0
+            codecs = [{"name": "bytes", "configuration": {"endian": "little"}}]
+        codecs.append({"name": "zstd", "configuration": {"level": 3, "checksum": False}})
+        array_dir = os.path.join(path, str(name))
+        os.makedirs(array_dir)
+        _write_json(os.path.join(array_dir, "zarr.json"), {
+            "shape": list(values.shape), "data_type": dtype,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": fill, "codecs": codecs, "attributes": dict(var.attrs),
+            "dimension_names": [str(d) for d in var.dims], "zarr_format": 3, "node_type": "array",
+            "storage_transformers": [],
+        })
+        grid = [range(0, n, c) for n, c in zip(values.shape, chunks, strict=True)]
+        for corner in itertools.product(*grid):
+            block = values[tuple(slice(a, a + c) for a, c in zip(corner, chunks, strict=True))]
+            if text:
+                raw = VLenUTF8().encode(np.asarray(block, dtype=object).ravel())
+            else:
+                if block.shape != chunks:  # edge chunks are stored whole, padded with the fill value
+                    full = np.full(chunks, np.nan if values.dtype.kind == "f" else 0, values.dtype)
+                    full[tuple(slice(0, n) for n in block.shape)] = block
+                    block = full
+                raw = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<")).tobytes()
+            key = os.path.join(array_dir, "c", *(str(a // c) for a, c in zip(corner, chunks, strict=True)))
+            os.makedirs(os.path.dirname(key), exist_ok=True)
+            with open(key, "wb") as f:
+                f.write(zstd.encode(raw))
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2, allow_nan=False)
 
 
 def _tmp_run_id(name: str) -> str:
@@ -308,7 +369,10 @@ class SweepStore:
             "created": now(),
         }
         group = f"{TMP}{run_id}-{uuid.uuid4().hex[:8]}"
-        _write_group(self.url_of(RUNS, group), out)
+        if self.local:
+            _write_group_local(self._path(RUNS, group), out)
+        else:
+            _write_group(self.url_of(RUNS, group), out)
         wrote = self._publish(run_id, group)
         log.info("run %s %s in %s", run_id, "written" if wrote else "was already", self.url)
         return wrote
