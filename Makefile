@@ -24,8 +24,6 @@ DEMO_DIR := outputs/demo
 demo: $(STAMP)
 	$(VENV)/bin/takeoff -m +experiment=demo hydra.sweep.dir=$(DEMO_DIR)
 	$(VENV)/bin/takeoff-report $(DEMO_DIR)/results.zarr --out $(DEMO_DIR)/report
-	@echo
-	@echo "report: $(abspath $(DEMO_DIR))/report/report.html"
 
 test: $(TSTAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
