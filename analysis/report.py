@@ -15,15 +15,7 @@ import xarray as xr
 
 from analysis import plots, sweep
 from analysis.summary import RunCurves, run_parameters, summarize
-
-
-def _get(config: dict[str, Any], key: str) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+from results.provenance import config_value
 
 
 def story_run(summary: pd.DataFrame, curves: list[RunCurves]) -> RunCurves:
@@ -32,7 +24,7 @@ def story_run(summary: pd.DataFrame, curves: list[RunCurves]) -> RunCurves:
         bypass=("guard_bypass_cycle", lambda s: s.notna().mean()), peak=("peak_instances", "mean")
     )
     by_id = {c.run_id: c for c in curves}
-    in_loop = [c.run_id for c in curves if _get(c.config, "loop.guard.mode") == "in_loop"]
+    in_loop = [c.run_id for c in curves if config_value(c.config, "loop.guard.mode") == "in_loop"]
     pool = score.loc[in_loop] if in_loop else score
     best = pool.sort_values(["bypass", "peak"], ascending=False).index[0]
     return by_id[best]
@@ -43,8 +35,8 @@ def story_events(
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Return the story's event markers and spans, from the detectors and the run's schedule."""
     rows = summary[summary["run_id"] == run.run_id]
-    t_net = _get(run.config, "model.t_net")
-    t_off = _get(run.config, "interventions.t_shutdown")
+    t_net = config_value(run.config, "model.t_net")
+    t_off = config_value(run.config, "interventions.t_shutdown")
     bypass = float(rows["guard_bypass_cycle"].median())
     capacity = float(rows["capacity_cycle"].median())
     jump = float(rows["jump_cycle"].median())

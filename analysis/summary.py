@@ -23,6 +23,7 @@ import yaml
 from analysis import events
 from analysis.growth import classify
 from results import schema
+from results.provenance import config_value
 
 #: Columns of summary.csv after the parameter columns.
 COLUMNS = (
@@ -120,15 +121,6 @@ def run_configs(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     return {rid: (yaml.safe_load(text) or {}) for rid, text in texts.items()}
 
 
-def _get(config: dict[str, Any], key: str, default: Any = None) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
 def summarize(
     ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
 ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
@@ -178,7 +170,7 @@ def summarize(
                 },
             }
         ).compute()
-        capacity = float(_get(config, "capacity.home", np.nanmax(loaded["instances"].values)))
+        capacity = float(config_value(config, "capacity.home", np.nanmax(loaded["instances"].values)))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
         acc = by_variant.setdefault(labels[i], VariantCurves(t))

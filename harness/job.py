@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig, TasksConfig
+from results.provenance import config_value
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +98,6 @@ def identity(run: RunConfig) -> dict[str, Any]:
     return data
 
 
-def _lookup(config: Mapping[str, Any], key: str) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def override_params(overrides: Sequence[str], config: Mapping[str, Any]) -> dict[str, Any]:
     """Return the overridden parameters of a job, by Hydra key, with natural types.
 
@@ -121,7 +113,7 @@ def override_params(overrides: Sequence[str], config: Mapping[str, Any]) -> dict
         key = key.lstrip("+~")
         if key.startswith("hydra.") or key in NOT_IDENTITY or key.startswith("hydra/"):
             continue
-        value = _lookup(config, key)
+        value = config_value(config, key)
         params[key] = raw if value is None or isinstance(value, (Mapping, list)) else value
     return params
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 
 def package_version() -> str:
@@ -30,3 +32,19 @@ def git_revision() -> str | None:
 def now() -> str:
     """Return the current UTC time in ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def config_value(config: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """Return the value at dotted Hydra key ``key`` of a resolved config, or ``default``.
+
+    Examples
+    --------
+    >>> config_value({"loop": {"guard": {"mode": "in_loop"}}}, "loop.guard.mode")
+    'in_loop'
+    """
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node

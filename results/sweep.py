@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from results import schema
+from results.provenance import config_value
 from results.store import RUNS, StoreError, SweepStore
 
 
@@ -54,15 +54,6 @@ def parameter_name(key: str) -> str:
     """
     taken = {schema.RUN, schema.SEED, schema.CYCLE, schema.DOMAIN, schema.RUN_ID, *schema.VARIABLES}
     return f"{schema.RUN}.{key}" if key in taken else key
-
-
-def _lookup(config: Mapping[str, Any], key: str) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _coordinate(values: list[Any]) -> np.ndarray:
@@ -175,7 +166,7 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     keys = sorted({k for r in ids for k in entries[r]["params"]})
     names = {key: parameter_name(key) for key in keys}
     for key in keys:
-        values = [entries[r]["params"].get(key, _lookup(entries[r]["config"], key)) for r in ids]
+        values = [entries[r]["params"].get(key, config_value(entries[r]["config"], key)) for r in ids]
         coords[names[key]] = (schema.RUN, _coordinate(values),
                               {"long_name": f"run parameter {key}", "units": "1", "hydra_key": key})
     ds = xr.Dataset(_lazy(store, ids, entries, grid), coords=coords)
