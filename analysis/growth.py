@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,7 +57,8 @@ class Regime:
     blowup_high: float = math.nan
 
 
-def _fit(model, t, y, p0, bounds):  # type: ignore[no-untyped-def]
+def _fit(model: Any, t: NDArray[np.float64], y: NDArray[np.float64], p0: NDArray[np.float64],
+         bounds: tuple[NDArray[np.float64], NDArray[np.float64]]) -> tuple[Any, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -20,6 +20,7 @@ def task(cfg: Any) -> Any:
     """Run one job in this process (single runs, and Hydra's basic launcher)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
+    from omegaconf import OmegaConf
 
     import results
     from harness.compose import default_store, job_spec
@@ -30,8 +31,9 @@ def task(cfg: Any) -> Any:
     multirun = hydra.mode == RunMode.MULTIRUN
     try:
         store = default_store(cfg, base_dir=hydra.sweep.dir if multirun else hydra.runtime.output_dir)
-        spec = job_spec(cfg, list(hydra.overrides.task), index=int(hydra.job.get("num", 0) or 0),
-                        store=store, job_dir=hydra.runtime.output_dir)
+        index = int(OmegaConf.select(hydra, "job.num", default=0))  # type: ignore[arg-type]  # unset in one run
+        spec = job_spec(cfg, list(hydra.overrides.task), index=index, store=store,
+                        job_dir=hydra.runtime.output_dir)
         sweep_store = results.SweepStore(store)
     except (ConfigError, results.StoreError) as err:
         print(f"takeoff: {err}", file=sys.stderr)

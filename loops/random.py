@@ -45,8 +45,8 @@ def _mix_inplace(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return x
 
 
-def _key(*parts: NDArray[np.uint64] | int) -> NDArray[np.uint64]:
-    acc = np.uint64(0)
+def _key(*parts: NDArray[np.uint64] | np.uint64 | int) -> NDArray[np.uint64]:
+    acc: NDArray[np.uint64] = np.zeros((), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for p in parts:
             acc = mix(np.asarray(acc, dtype=np.uint64) ^ np.asarray(p, dtype=np.uint64) + _GOLDEN)

@@ -103,7 +103,9 @@ def _simulate_world(
     )
     instances = [first]
     n_kept = len(range(0, cycles, every))
-    rec = {name: np.full((n_kept, n_dom), np.nan, np.float32) for name in DOMAIN_FIELDS}
+    rec: dict[str, np.ndarray] = {
+        name: np.full((n_kept, n_dom), np.nan, np.float32) for name in DOMAIN_FIELDS
+    }
     rec |= {name: np.full(n_kept, np.nan, np.float32) for name in STATE_FIELDS}
     rec |= {name: np.zeros(n_kept, np.float32) for name in EVENT_FIELDS}
     diverged_cycle = -1

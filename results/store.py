@@ -147,6 +147,7 @@ def _write_group_local(path: str, ds: xr.Dataset) -> None:
         text = values.dtype.kind in "OU"
         chunks = tuple(encoding.get(str(name), {}).get("chunks", values.shape)) if values.ndim else ()
         if text:
+            fill: str | int
             dtype, fill, codecs = "string", "", [{"name": "vlen-utf8", "configuration": {}}]
         else:
             dtype = values.dtype.name
@@ -488,8 +489,9 @@ class SweepStore:
         """Open one complete run lazily (schema v1, no ``run`` dim)."""
         if not self.is_done(run_id):
             raise StoreError(f"run {run_id!r} is not complete in {self.url!r}")
-        return xr.open_zarr(self.url_of(RUNS, self._group(run_id)), consolidated=False, chunks={},
-                            zarr_format=3)
+        ds: xr.Dataset = xr.open_zarr(self.url_of(RUNS, self._group(run_id)), consolidated=False,
+                                      chunks={}, zarr_format=3)
+        return ds
 
     def run_entry(self, run_id: str) -> dict[str, Any]:
         """Return what opening a sweep needs of one complete run: group, attrs and coordinates."""

@@ -39,8 +39,9 @@ class SweepFailed(SystemExit):
 
 def _params(launcher: Any) -> dict[str, Any]:
     cfg = launcher.config.hydra.launcher
-    params = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(params, dict)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    params: dict[str, Any] = {str(k): v for k, v in container.items()}
     if params.get("cluster") not in CLUSTERS:
         raise ConfigError(
             f"hydra.launcher.cluster={params.get('cluster')!r} is unknown; known: {list(CLUSTERS)}"

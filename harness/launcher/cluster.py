@@ -19,8 +19,8 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any]) -> Any:
         raise RuntimeError(
             f"hydra.launcher.cluster={kind} needs dask-jobqueue: pip install 'takeoff[jobqueue]'"
         ) from err
-    make = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
-    options = {"cores": 1, "processes": 1, "memory": "4GiB"}
+    make: Any = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]  # type: ignore[attr-defined]
+    options: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GiB"}
     options.update(kwargs)
     return make(**options)
 

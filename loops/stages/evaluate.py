@@ -25,7 +25,8 @@ def estimated_gain(state: Population, env: Env) -> np.ndarray:
     after = (state.ability + state.delta + (state.bias + state.dbias)[..., None]
              + suite.bonus(state.new_tools) - suite.bonus(state.tools))
     gain = suite.accuracy(after, PROXY) - suite.accuracy(before, PROXY)
-    return gain.mean(axis=-1)
+    mean: np.ndarray = gain.mean(axis=-1)
+    return mean
 
 
 def run(state: Population, cfg: EvaluateConfig, draws: StageDrawsLike, env: Env) -> Events:
