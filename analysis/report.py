@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -235,13 +233,3 @@ def _html(
         "<a href='variants.csv'>variants.csv</a>.</p></body></html>"
     )
     return "\n".join(parts)
-
-
-def json_default(obj: Any) -> Any:
-    """JSON fallback for numpy values."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
-
-
-__all__ = ["json", "story_run", "summary_text", "write_report"]

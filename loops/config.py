@@ -8,7 +8,6 @@ with :func:`loops.params.param`; :func:`loops.params.check_ranges` reads them.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -224,7 +223,3 @@ class WorldConfig:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
-
-    def replace(self, **changes: object) -> WorldConfig:
-        """Return a copy with top-level fields replaced."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -107,9 +107,3 @@ def count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Return the ``(S,)`` number of True entries per world of a ``(S, N)`` mask."""
     counts: NDArray[np.int64] = mask.sum(axis=1, dtype=np.int64)
     return counts
-
-
-def mean_over_domains(x: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-    """Return the mean over the last (domain) axis as float64."""
-    means: NDArray[np.float64] = x.mean(axis=-1, dtype=np.float64)
-    return means

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -86,13 +84,3 @@ class Connection:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
-
-
-@contextlib.contextmanager
-def open_client(params: dict[str, Any]) -> Iterator[Any]:
-    """Yield a ``distributed.Client`` for the launcher config ``params``; close what it started."""
-    connection = Connection(params)
-    try:
-        yield connection.client
-    finally:
-        connection.close()
