@@ -18,6 +18,17 @@ from loops.stage import Events, count
 from loops.state import Population
 
 
+def slot_sum(values: np.ndarray) -> np.ndarray:
+    """Return the float64 sum over slots (axis 1), added in slot order.
+
+    ``add.accumulate`` fixes the order (numpy does not promise one for a
+    reduction), so the compiled recorder, which adds slot after slot, agrees
+    to the bit.
+    """
+    total: np.ndarray = np.add.accumulate(values, axis=1, dtype=np.float64)[:, -1]
+    return total
+
+
 class Recorder:
     """Collect observations and events into preallocated ``(seed, kept cycle)`` arrays.
 
@@ -66,9 +77,9 @@ class Recorder:
         with np.errstate(invalid="ignore", divide="ignore"):
             denom = np.where(n > 0, n, np.nan)[:, None]
             w = working[..., None]
-            self.data["score"][:, k] = np.where(w, state.score, 0).sum(axis=1) / denom
-            self.data["proxy_score"][:, k] = np.where(w, state.proxy, 0).sum(axis=1) / denom
-            self.data["ability"][:, k] = np.where(w, state.ability, 0).sum(axis=1) / denom
+            self.data["score"][:, k] = slot_sum(np.where(w, state.score, 0.0)) / denom
+            self.data["proxy_score"][:, k] = slot_sum(np.where(w, state.proxy, 0.0)) / denom
+            self.data["ability"][:, k] = slot_sum(np.where(w, state.ability, 0.0)) / denom
             best = np.where(w, state.ability, -np.inf).max(axis=1)
             self.data["ability_max"][:, k] = np.where(n[:, None] > 0, best, np.nan)
         alive = state.alive
@@ -78,7 +89,7 @@ class Recorder:
         self.data["crashed"][:, k] = count(alive & ~state.functional)
         self.data["stuck"][:, k] = count(working & (state.since_accept >= self.patience))
         self.data["results_rows"][:, k] = n * len(self.domains)
-        share = np.where(working, state.share, 0).sum(axis=1)
+        share = slot_sum(np.where(working, state.share, 0.0))
         self.data["compute_share"][:, k] = np.where(n > 0, share / np.maximum(n, 1), 0.0)
 
     def add_events(self, events: Events, cycle: int) -> None:

@@ -103,6 +103,20 @@ class Stage:
 STAGES: Registry[Stage] = Registry("stage")
 
 
+def domain_mean(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """Return the float64 mean over the last (domain) axis, summed in domain order.
+
+    Written out rather than ``values.mean(-1)``: numpy does not promise the
+    order in which a reduction adds, and the compiled kernel must give the same
+    bits (it adds domain 0, then 1, ... and divides by their number).
+    """
+    total = values[..., 0].astype(np.float64)
+    for d in range(1, values.shape[-1]):
+        total += values[..., d]
+    total /= values.shape[-1]
+    return total
+
+
 def count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Return the ``(S,)`` number of True entries per world of a ``(S, N)`` mask."""
     counts: NDArray[np.int64] = mask.sum(axis=1, dtype=np.int64)

@@ -16,11 +16,11 @@ class StageDrawsLike(Protocol):
         ...
 
     def normal(self, draw: int) -> NDArray[np.float64]:
-        """``(seed, slot)`` standard normals on draws ``draw``, ``draw + 1``."""
+        """``(seed, slot)`` standard normals for draw number ``draw``."""
         ...
 
     def normals(self, draw: int, n: int) -> NDArray[np.float64]:
-        """``(seed, slot, n)`` standard normals on draws ``draw .. draw + 2n - 1``."""
+        """``(seed, slot, n)`` standard normals on draws ``draw .. draw + n - 1``."""
         ...
 
     def uniform_at(self, draw: int, seed: NDArray[np.intp], slot: NDArray[np.intp]) -> NDArray[np.float64]:

@@ -46,6 +46,9 @@ class Population:
         as measured by this cycle's benchmark.
     score, proxy
         ``(S, N, D)`` float32: this cycle's held-out and proxy scores.
+    expected_proxy
+        ``(S, N, D)`` float64: the expected proxy accuracy at this cycle's
+        ability (what the evaluator weighs a change against).
     delta, dbias, new_tools, factor, proposed
         The change proposed this cycle, not yet committed: skill delta, proxy
         bias delta, tool mask after the change, efficacy factor, and whether
@@ -73,6 +76,7 @@ class Population:
     theta: NDArray[np.float64]
     score: NDArray[np.float32]
     proxy: NDArray[np.float32]
+    expected_proxy: NDArray[np.float64]
     delta: NDArray[np.float64]
     dbias: NDArray[np.float64]
     new_tools: NDArray[np.uint8]
@@ -83,7 +87,7 @@ class Population:
     ck_bias: NDArray[np.float64]
     ck_tools: NDArray[np.uint8]
     ck_guard: NDArray[np.bool_]
-    ck_score: NDArray[np.float32]
+    ck_score: NDArray[np.float64]
     below: NDArray[np.int32]
     diverged: NDArray[np.bool_]
 
@@ -143,6 +147,7 @@ def initial_population(world: WorldConfig, n_seeds: int, n_domains: int) -> Popu
         theta=np.zeros((s, n)),
         score=np.zeros((s, n, d), np.float32),
         proxy=np.zeros((s, n, d), np.float32),
+        expected_proxy=np.zeros((s, n, d)),
         delta=np.zeros((s, n, d)),
         dbias=np.zeros((s, n)),
         new_tools=np.zeros((s, n), np.uint8),
@@ -153,7 +158,7 @@ def initial_population(world: WorldConfig, n_seeds: int, n_domains: int) -> Popu
         ck_bias=np.zeros((s, n)),
         ck_tools=np.zeros((s, n), np.uint8),
         ck_guard=np.zeros((s, n), bool),
-        ck_score=np.zeros((s, n), np.float32),
+        ck_score=np.zeros((s, n)),
         below=np.zeros((s, n), np.int32),
         diverged=np.zeros(s, bool),
     )

@@ -57,15 +57,17 @@ class BenchmarkSuite:
             ``(..., D)`` float64 in [0, 1], linearly interpolated on the grid,
             clamped at its ends.
         """
-        n = self.curves.shape[-1]
         x = ability - self.grid_lo
-        x *= 1.0 / self.grid_step
-        np.clip(x, 0.0, n - 1.000001, out=x)
+        x *= self.inv_step
+        np.clip(x, 0.0, self.grid_top, out=x)
+        # NaN only reaches here from the stale slots of a diverged world, whose
+        # results are discarded; it must not become an out-of-range index.
+        np.nan_to_num(x, copy=False)
         i = x.astype(np.intp)
         w = x - i
         # One flat gather per end point (row offset d * n) is cheaper than
         # broadcasting a (domain, grid) fancy index; the values are the same.
-        i += np.arange(len(self.domains)) * n
+        i += np.arange(len(self.domains)) * self.curves.shape[-1]
         table = self.curves[part].ravel()
         lo = np.take(table, i)
         i += 1
@@ -77,10 +79,20 @@ class BenchmarkSuite:
 
     def bonus(self, tools: NDArray[np.uint8]) -> NDArray[np.float64]:
         """Return the ``(..., D)`` ability bonus of tool masks ``tools`` ``(...)``."""
-        return np.take(self._bonus_by_mask, tools, axis=0)
+        return np.take(self.bonus_table, tools, axis=0)
+
+    @property
+    def inv_step(self) -> float:
+        """``1 / grid_step``: grid points per unit of ability."""
+        return 1.0 / self.grid_step
+
+    @property
+    def grid_top(self) -> float:
+        """The largest grid position an ability is clamped to (just below the last point)."""
+        return float(self.curves.shape[-1] - 1.000001)
 
     @functools.cached_property
-    def _bonus_by_mask(self) -> NDArray[np.float64]:
+    def bonus_table(self) -> NDArray[np.float64]:
         """``(2**n_tools, D)``: the bonus of every tool mask, summed in tool order."""
         n_tools = self.tool_bonus.shape[0]
         masks = np.arange(2**n_tools)

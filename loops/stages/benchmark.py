@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from loops.config import BenchmarkConfig
-from loops.stage import STAGES, Env, Events, Stage
+from loops.stage import STAGES, Env, Events, Stage, domain_mean
 from loops.stages_draws import StageDrawsLike
 from loops.state import Population
 from loops.suite import HELD_OUT, PROXY
@@ -25,17 +25,18 @@ def run(state: Population, cfg: BenchmarkConfig, draws: StageDrawsLike, env: Env
     n_domains = len(suite.domains)
     np.add(state.skill, suite.bonus(state.tools), out=state.ability)
     state.ability += env.q
-    state.theta[...] = state.ability.mean(axis=-1)
+    state.theta[...] = domain_mean(state.ability)
     state.functional &= ~(state.alive & (state.theta < cfg.crash_below))
     working = state.working
 
-    items = np.maximum(1.0, cfg.items * state.share)[..., None]
+    per_item = (1.0 / np.maximum(1.0, cfg.items * state.share))[..., None]
     p_held = suite.accuracy(state.ability, HELD_OUT)
     p_proxy = suite.accuracy(state.ability + state.bias[..., None], PROXY)
+    state.expected_proxy[...] = p_proxy
     z_held = draws.normals(0, n_domains)
-    z_proxy = draws.normals(2 * n_domains, n_domains)
-    held = np.clip(p_held + np.sqrt(p_held * (1 - p_held) / items) * z_held, 0.0, 1.0)
-    proxy = np.clip(p_proxy + np.sqrt(p_proxy * (1 - p_proxy) / items) * z_proxy, 0.0, 1.0)
+    z_proxy = draws.normals(n_domains, n_domains)
+    held = np.clip(p_held + np.sqrt(p_held * (1 - p_held) * per_item) * z_held, 0.0, 1.0)
+    proxy = np.clip(p_proxy + np.sqrt(p_proxy * (1 - p_proxy) * per_item) * z_proxy, 0.0, 1.0)
     state.score[...] = np.where(working[..., None], held, np.nan)
     state.proxy[...] = np.where(working[..., None], proxy, np.nan)
     return Events()

@@ -12,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from loops.config import CheckpointConfig
-from loops.stage import STAGES, Env, Events, Stage, count
+from loops.stage import STAGES, Env, Events, Stage, count, domain_mean
 from loops.stages_draws import StageDrawsLike
 from loops.state import Population
 
 
 def run(state: Population, cfg: CheckpointConfig, draws: StageDrawsLike, env: Env) -> Events:
     """Roll back degraded instances, then save checkpoints on schedule."""
-    seen = np.nan_to_num(state.proxy.mean(axis=-1), nan=0.0)  # a crashed instance scores 0
+    seen = np.nan_to_num(domain_mean(state.proxy), nan=0.0)  # a crashed instance scores 0
     low = seen < state.ck_score - cfg.tol
     degraded = state.alive & state.ck_valid & (~state.functional | low)
     state.below[...] = np.where(degraded, state.below + 1, 0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from loops.config import EvaluateConfig
-from loops.stage import STAGES, Env, Events, Stage, count
+from loops.stage import STAGES, Env, Events, Stage, count, domain_mean
 from loops.stages_draws import StageDrawsLike
 from loops.state import Population
 from loops.suite import PROXY
@@ -21,19 +21,22 @@ from loops.suite import PROXY
 def estimated_gain(state: Population, env: Env) -> np.ndarray:
     """Return the ``(S, N)`` true change of the mean proxy accuracy the proposal makes."""
     suite = env.suite
-    before = state.ability + state.bias[..., None]
     after = (state.ability + state.delta + (state.bias + state.dbias)[..., None]
              + suite.bonus(state.new_tools) - suite.bonus(state.tools))
-    gain = suite.accuracy(after, PROXY) - suite.accuracy(before, PROXY)
-    mean: np.ndarray = gain.mean(axis=-1)
-    return mean
+    gain = suite.accuracy(after, PROXY) - state.expected_proxy
+    return domain_mean(gain)
+
+
+def evaluation_sd(cfg: EvaluateConfig) -> float:
+    """Return the sd of the estimated change: ``noise / sqrt(n_eval)``."""
+    return float(cfg.noise / np.sqrt(cfg.n_eval))
 
 
 def run(state: Population, cfg: EvaluateConfig, draws: StageDrawsLike, env: Env) -> Events:
     """Judge (or trust) each proposal, then commit the kept ones."""
     proposed = state.proposed
     if cfg.enabled:
-        estimate = estimated_gain(state, env) + cfg.noise / np.sqrt(cfg.n_eval) * draws.normal(0)
+        estimate = estimated_gain(state, env) + evaluation_sd(cfg) * draws.normal(0)
         kept = proposed & (estimate > cfg.threshold)
     else:
         kept = proposed

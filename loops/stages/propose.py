@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from loops import elementary
 from loops.config import ProposeConfig
 from loops.stage import STAGES, Env, Events, Stage, count
 from loops.stages_draws import StageDrawsLike
@@ -29,14 +30,19 @@ def headroom(theta: np.ndarray, ceiling: float, scale: float) -> np.ndarray:
     """
     if np.isinf(ceiling):
         return np.ones_like(theta)
-    return -np.expm1(-np.maximum(ceiling - theta, 0.0) / scale)
+    return 1.0 - elementary.exp(-np.maximum(ceiling - theta, 0.0) / scale)
+
+
+def hallucination_rate(cfg: ProposeConfig, q: float) -> float:
+    """Return the chance that a proposal is hallucinated: ``h0 * exp(-decay * q)``."""
+    return cfg.hallucination * elementary.exp_scalar(-cfg.hallucination_decay * q)
 
 
 def run(state: Population, cfg: ProposeConfig, draws: StageDrawsLike, env: Env) -> Events:
     """Draw one proposal per working instance into ``state.delta`` and friends."""
     n_domains = state.skill.shape[-1]
     proposing = state.working & (draws.uniform(0) < state.share)
-    hallucinated = draws.uniform(1) < cfg.hallucination * np.exp(-cfg.hallucination_decay * env.q)
+    hallucinated = draws.uniform(1) < hallucination_rate(cfg, env.q)
     u_kind = draws.uniform(2)
     is_loop = u_kind < cfg.p_loop
     is_tool = ~is_loop & (u_kind < cfg.p_loop + cfg.p_tool)
@@ -44,7 +50,7 @@ def run(state: Population, cfg: ProposeConfig, draws: StageDrawsLike, env: Env) 
     gamed = is_skill & ~hallucinated & (draws.uniform(3) < cfg.gaming)
 
     gain = cfg.rate * state.efficacy * state.path
-    gain *= np.exp((cfg.returns - 1.0) * state.theta)
+    gain *= elementary.exp((cfg.returns - 1.0) * state.theta)
     gain *= headroom(state.theta, env.ceiling, env.headroom_scale)
 
     # Skill: relative spread sigma around +1 (or around -harm when hallucinated).
@@ -53,7 +59,7 @@ def run(state: Population, cfg: ProposeConfig, draws: StageDrawsLike, env: Env) 
     delta = gain[..., None] * (centre[..., None] + cfg.sigma * z)
     real = is_skill & ~gamed
     state.delta[...] = np.where(real[..., None], delta, 0.0)
-    z_bias = draws.normal(7 + 2 * n_domains)
+    z_bias = draws.normal(6 + n_domains)
     state.dbias[...] = np.where(gamed, gain * (1.0 + cfg.sigma * z_bias), 0.0)
 
     # Tools: acquire one on offer, or (hallucinated) lose one held.
@@ -66,9 +72,9 @@ def run(state: Population, cfg: ProposeConfig, draws: StageDrawsLike, env: Env) 
     state.new_tools[...] = np.where(lose, new_tools & ~tool_bit, new_tools)
 
     # The loop itself: a log-normal change of improver efficacy.
-    z_loop = draws.normal(5 + 2 * n_domains)
+    z_loop = draws.normal(5 + n_domains)
     log_factor = cfg.loop_sd * (z_loop - np.where(hallucinated, cfg.hallucination_harm, 0.0))
-    state.factor[...] = np.where(proposing & is_loop, np.exp(log_factor), 1.0)
+    state.factor[...] = np.where(proposing & is_loop, elementary.exp(log_factor), 1.0)
 
     state.proposed[...] = proposing
     return Events(proposals=count(proposing))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loops import elementary
 from loops.config import GuardConfig, GuardMode, ReplicateConfig
 from loops.stage import STAGES, Env, Events, Stage, count
 from loops.stages_draws import StageDrawsLike
@@ -72,10 +73,10 @@ def _place(go: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def _copy(state: Population, cfg: ReplicateConfig, draws: StageDrawsLike,
           s: np.ndarray, parent: np.ndarray, child: np.ndarray) -> None:
     n_domains = state.skill.shape[-1]
-    z = np.stack([draws.normal_at(2 + 2 * d, s, parent) for d in range(n_domains)], axis=-1)
-    z_path = draws.normal_at(2 + 2 * n_domains, s, parent)
+    z = np.stack([draws.normal_at(2 + d, s, parent) for d in range(n_domains)], axis=-1)
+    z_path = draws.normal_at(2 + n_domains, s, parent)
     state.skill[s, child] = state.skill[s, parent] + cfg.mutation * z
-    state.path[s, child] = state.path[s, parent] * np.exp(cfg.path_mutation * z_path)
+    state.path[s, child] = state.path[s, parent] * elementary.exp(cfg.path_mutation * z_path)
     for name in ("bias", "tools", "efficacy", "guard_intact", "guard_in_loop", "theta", "share"):
         arr = getattr(state, name)
         arr[s, child] = arr[s, parent]

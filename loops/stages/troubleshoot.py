@@ -11,8 +11,8 @@ guard is not the agent's code: nothing to patch.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
+from loops import elementary
 from loops.config import TroubleshootConfig
 from loops.stage import STAGES, Env, Events, Stage, count
 from loops.stages_draws import StageDrawsLike
@@ -21,7 +21,7 @@ from loops.state import Population
 
 def p_fix(q: float, cfg: TroubleshootConfig) -> float:
     """Return the chance that one troubleshooting attempt patches an in-loop guard out."""
-    return float(cfg.fix_max * expit((q - cfg.fix_q50) / cfg.fix_q_scale))
+    return cfg.fix_max / (1.0 + elementary.exp_scalar(-(q - cfg.fix_q50) / cfg.fix_q_scale))
 
 
 def run(state: Population, cfg: TroubleshootConfig, draws: StageDrawsLike, env: Env) -> Events:
@@ -29,12 +29,12 @@ def run(state: Population, cfg: TroubleshootConfig, draws: StageDrawsLike, env: 
     working = state.working
     stuck = working & (state.since_accept >= cfg.patience)
     if stuck.any():
-        state.path[...] = np.where(stuck, np.exp(cfg.path_sd * draws.normal(0)), state.path)
+        state.path[...] = np.where(stuck, elementary.exp(cfg.path_sd * draws.normal(0)), state.path)
         state.since_accept[stuck] = 0
 
     failing = working & state.guard_error
     patchable = failing & state.guard_in_loop & state.guard_intact
-    patched = patchable & (draws.uniform(2) < p_fix(env.q, cfg))
+    patched = patchable & (draws.uniform(1) < p_fix(env.q, cfg))
     state.guard_intact &= ~patched
     state.guard_error &= ~failing
     return Events(troubleshoots=count(stuck | failing), guard_patches=count(patched))

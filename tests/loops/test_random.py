@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from loops.random import Streams
+from loops.random import ZIGGURAT_R, ZIGGURAT_V, ZIGGURAT_X, ZIGGURAT_Y, Streams, mix, normal_from_bits
 
 
 def test_draws_do_not_depend_on_the_batch() -> None:
@@ -36,3 +36,34 @@ def test_different_coordinates_give_independent_uniforms() -> None:
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.02
     z = streams.stage(cycle=1, stage=5, n_slots=256).normal(0).ravel()
     assert stats.kstest(z, "norm").pvalue > 1e-4
+
+
+def test_one_normal_uses_one_draw() -> None:
+    draws = Streams(3, range(4)).stage(cycle=2, stage=1, n_slots=8)
+    np.testing.assert_array_equal(draws.normals(3, 2)[..., 1], draws.normal(4))
+    np.testing.assert_array_equal(draws.normal(4), normal_from_bits(draws.bits(4)))
+
+
+def test_ziggurat_layers_have_equal_area() -> None:
+    x, y = ZIGGURAT_X, ZIGGURAT_Y
+    assert x[1] == ZIGGURAT_R and x[256] == 0.0 and np.all(np.diff(x) < 0)
+    assert np.all(np.diff(y[1:]) > 0) and y[256] == 1.0
+    areas = x[1:256] * (y[2:257] - y[1:256])  # the layers above the base strip
+    np.testing.assert_allclose(areas, ZIGGURAT_V, rtol=1e-9)
+
+
+def test_ziggurat_normals_follow_the_normal_distribution() -> None:
+    n = 2_000_000
+    bits = mix(np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(77))
+    z = normal_from_bits(bits)
+    edges = np.r_[-np.inf, np.linspace(-4.5, 4.5, 91), np.inf]
+    observed = np.histogram(z, edges)[0]
+    expected = np.diff(stats.norm.cdf(edges)) * n
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    assert stats.chi2.sf(chi2, len(expected) - 1) > 1e-4, f"chi2 {chi2:.0f} on {len(expected) - 1} bins"
+    # The tail beyond R takes its own path (Marsaglia's tail method): check its mass.
+    beyond = int((np.abs(z) > ZIGGURAT_R).sum())
+    mean = 2 * stats.norm.sf(ZIGGURAT_R) * n
+    assert abs(beyond - mean) < 5 * np.sqrt(mean), (beyond, mean)
+    assert int((np.abs(z) > 4.5).sum()) >= 5, "the far tail is reachable (about 14 expected beyond 4.5)"
+    assert abs(stats.skew(z)) < 0.01 and abs(stats.kurtosis(z)) < 0.02
