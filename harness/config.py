@@ -62,6 +62,9 @@ class RunConfig:
     cycles: int = param(200, unit="cycles", ge=1, le=10_000_000, doc="cycles per world")
     seed: int = param(0, unit="1", ge=0, lt=2**63, doc="the run seed")
     store: str | None = None
+    #: ``numba`` (compiled), ``numpy`` or ``auto`` (numba when it imports): same results, not part of a
+    #: run's identity (see ``loops.engine``).
+    engine: str = "auto"
     loop: LoopConfig = field(default_factory=LoopConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     instance: InstanceConfig = field(default_factory=InstanceConfig)
@@ -92,6 +95,9 @@ def validate(cfg: RunConfig) -> None:
     """
     check_ranges(cfg)
     from harness.suites import SUITES
+    from loops.engine import check_engine
+
+    check_engine(cfg.engine)
     from loops.tools import TOOL_NAMES
 
     if cfg.tasks.suite not in SUITES:

@@ -26,7 +26,8 @@ from results.provenance import config_value
 log = logging.getLogger(__name__)
 
 #: Keys left out of a run's identity: where it is written is not what it is.
-NOT_IDENTITY = ("store",)
+#: Keys that do not change a run's results: where it is stored and which engine computed it.
+NOT_IDENTITY = ("store", "engine")
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def run_job(spec: JobSpec) -> JobResult:
         _inject_faults(spec.run)
         run = spec.run
         traj = simulate(run.world(), _suite(run.tasks), cycles=run.cycles, run_seed=run.seed,
-                        seed_indices=range(run.seeds), record_every=run.record.every)
+                        seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
         ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
         store = results.SweepStore(spec.store)
         wrote = store.write_run(spec.run_id, ds, params=dict(spec.params), config_yaml=spec.config_yaml,

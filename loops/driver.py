@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from loops.config import WorldConfig
+from loops.engine import select
 from loops.random import DRAWS_PER_SLOT, Streams
 from loops.record import Trajectory
 from loops.recorder import Recorder
@@ -51,6 +52,7 @@ def simulate(
     run_seed: int,
     seed_indices: Sequence[int],
     record_every: int = 1,
+    engine: str = "auto",
 ) -> Trajectory:
     """Simulate the worlds ``seed_indices`` of one run for ``cycles`` cycles.
 
@@ -69,6 +71,9 @@ def simulate(
         simulated alone or in any batch.
     record_every
         Keep every n-th cycle (events are summed over the interval).
+    engine
+        ``numba`` (the compiled kernel), ``numpy`` (the stages as written) or
+        ``auto`` (numba if it imports). Both give the same bits.
 
     Returns
     -------
@@ -90,16 +95,17 @@ def simulate(
     seeds = np.asarray(seed_indices, dtype=np.int64)
     state = initial_population(world, len(seeds), n_domains)
     streams = Streams(run_seed, seeds.tolist())
-    stages = enabled_stages(world)
+    impl = select(engine)
+    stages = [(stage, impl.run(stage), stage.config(world)) for stage in enabled_stages(world)]
     recorder = Recorder(world, seeds, suite.domains, cycles=cycles, every=record_every)
 
     for cycle in range(cycles):
         env: Env = environment(world, suite, cycle)
-        allocate_compute(state, world)
-        for stage in stages:
+        impl.allocate(state, world)
+        for stage, run, cfg in stages:
             draws = streams.stage(cycle, stage.number, state.n_slots)
-            events = stage.run(state, stage.config(world), draws, env)
+            events = run(state, cfg, draws, env)
             if stage.name == "benchmark":
-                recorder.observe(state, cycle)  # what this cycle's benchmark measured
+                impl.observe(recorder, state, cycle)  # what this cycle's benchmark measured
             recorder.add_events(events, cycle)
     return recorder.finish()

@@ -31,13 +31,19 @@ def quiet_dask_logs() -> None:
 
 
 def warm_worker() -> None:
-    """Import what a job needs and build the default suite, so a fresh worker's first job does not pay."""
-    import loops.driver  # noqa: F401
+    """Import what a job needs, build the default suite and load the compiled kernel.
+
+    A fresh worker's first job then does not pay for them (numba loads the
+    kernel from its disk cache in a fraction of a second, or compiles it once
+    in a few seconds on a new source tree).
+    """
     import results.store  # noqa: F401
     from harness.config import TasksConfig
     from harness.job import _suite
+    from loops import WorldConfig, simulate
 
-    _suite(TasksConfig())
+    suite = _suite(TasksConfig())
+    simulate(WorldConfig(), suite, cycles=1, run_seed=0, seed_indices=[0])
 
 
 class Connection:

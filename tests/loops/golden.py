@@ -1,7 +1,7 @@
 """Golden trajectories: the kernel's exact output on the story and deterministic presets.
 
-Optimisations must leave these bit for bit unchanged. A deliberate change of the
-model regenerates them (say so in the commit message)::
+Optimisations must leave these bit for bit unchanged, on both engines. A
+deliberate change of the model regenerates them (say so in the commit message)::
 
     .venv/bin/python -m tests.loops.golden --regenerate
 """
@@ -27,11 +27,11 @@ CASES = {
 }
 
 
-def run_case(name: str) -> Trajectory:
-    """Simulate golden case ``name`` as the app would."""
+def run_case(name: str, engine: str = "numpy") -> Trajectory:
+    """Simulate golden case ``name`` as the app would, on ``engine``."""
     run = compose(*CASES[name])
     return simulate(run.world(), build_suite(run.tasks), cycles=run.cycles, run_seed=run.seed,
-                    seed_indices=range(run.seeds), record_every=run.record.every)
+                    seed_indices=range(run.seeds), record_every=run.record.every, engine=engine)
 
 
 def regenerate() -> None:

@@ -1,0 +1,101 @@
+"""Which implementation runs the cycle: the compiled kernel or the numpy stages.
+
+Both give the same bits (``tests/loops/compiled``); the compiled one is about
+ten times faster and needs numba. ``auto`` takes numba when it imports and
+falls back to numpy with a warning otherwise. The choice is the run config's
+``engine`` key; it does not change a run's results, so it is not part of the
+run's identity.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loops.config import WorldConfig
+from loops.params import ConfigError
+from loops.recorder import Recorder
+from loops.stage import Stage
+from loops.state import Population
+
+log = logging.getLogger(__name__)
+
+#: The allowed values of the ``engine`` config key.
+ENGINES = ("auto", "numba", "numpy")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The functions one engine runs a cycle with.
+
+    Attributes
+    ----------
+    name
+        ``"numba"`` or ``"numpy"``.
+    stages
+        Stage name -> ``run(state, cfg, draws, env) -> Events``.
+    allocate
+        ``allocate(state, world)``: share each server's compute (in place).
+    observe
+        ``observe(recorder, state, cycle)``: mark divergence and record a cycle.
+    """
+
+    name: str
+    stages: dict[str, Callable[..., Any]]
+    allocate: Callable[[Population, WorldConfig], None]
+    observe: Callable[[Recorder, Population, int], None]
+
+    def run(self, stage: Stage) -> Callable[..., Any]:
+        """Return this engine's implementation of ``stage``."""
+        return self.stages.get(stage.name, stage.run)
+
+
+def numba_installed() -> bool:
+    """Return True if numba can be found (without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def check_engine(name: str) -> None:
+    """Fail with a :class:`ConfigError` naming the key if ``engine`` cannot be used."""
+    if name not in ENGINES:
+        raise ConfigError(f"engine={name!r} is unknown; allowed: {list(ENGINES)}")
+    if name == "numba" and not numba_installed():
+        raise ConfigError("engine='numba' but numba is not installed; "
+                          "pip install numba, or set engine=numpy (same results, slower)")
+
+
+@functools.cache
+def select(name: str = "auto") -> Engine:
+    """Return the engine ``name`` (``auto``: numba if it imports, else numpy).
+
+    Examples
+    --------
+    >>> select("numpy").name
+    'numpy'
+    """
+    check_engine(name)
+    if name != "numpy":
+        try:
+            return _compiled()
+        except ImportError as err:
+            if name == "numba":
+                raise
+            log.warning("numba is unavailable (%s): running the numpy stages, about ten times slower", err)
+    return _numpy()
+
+
+def _numpy() -> Engine:
+    from loops.driver import allocate_compute
+
+    return Engine("numpy", {}, allocate_compute, Recorder.observe)
+
+
+def _compiled() -> Engine:
+    import loops.compiled as compiled
+
+    stages = {name: compiled.KERNELS.get(name) for name in compiled.KERNELS.names()}
+    return Engine("numba", stages, compiled.allocate_compute, compiled.observe)
