@@ -33,10 +33,8 @@ def _checkpoint(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray,
             if seen != seen:
                 seen = 0.0  # a crashed instance scores 0
             low = seen < ck_score[s, i] - tol
-            if ck_valid[s, i] and (not functional[s, i] or low):
-                below[s, i] += 1
-            else:
-                below[s, i] = 0
+            degraded = ck_valid[s, i] & ((not functional[s, i]) | low)
+            below[s, i] = (below[s, i] + 1) * degraded
             roll = below[s, i] >= window
             if roll:
                 for d in range(n_domains):
@@ -48,7 +46,7 @@ def _checkpoint(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray,
                 below[s, i] = 0
                 since_accept[s, i] = 0
                 count += 1
-            elif save_now and functional[s, i] and (not ck_valid[s, i] or not low):
+            elif save_now & functional[s, i] & ((not ck_valid[s, i]) | (not low)):
                 for d in range(n_domains):
                     ck_skill[s, i, d] = skill[s, i, d]
                 ck_bias[s, i] = bias[s, i]

@@ -46,12 +46,14 @@ def _propose(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, sh
                 continue
             proposed[s, i] = True
             count += 1
+            # The kind of change is random: ``&`` and ``|`` rather than ``and``
+            # and ``or``, so the CPU does not bet (and lose) on each part.
             hallucinated = uniform(key, i, 1) < p_hallucinate
             u_kind = uniform(key, i, 2)
             is_loop = u_kind < p_loop
-            is_tool = not is_loop and u_kind < p_loop_or_tool
-            is_skill = not is_loop and not is_tool
-            gamed = is_skill and not hallucinated and uniform(key, i, 3) < gaming
+            is_tool = (not is_loop) & (u_kind < p_loop_or_tool)
+            is_skill = not (is_loop | is_tool)
+            gamed = is_skill & (not hallucinated) & (uniform(key, i, 3) < gaming)
 
             th = theta[s, i]
             gain = rate * efficacy[s, i]
@@ -61,7 +63,7 @@ def _propose(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, sh
                 gain = gain * (1.0 - exp(-at_least(ceiling - th, 0.0) / headroom_scale))
 
             centre = -harm if hallucinated else 1.0
-            if is_skill and not gamed:
+            if is_skill & (not gamed):
                 for d in range(n_domains):
                     delta[s, i, d] = gain * (centre + sigma * normal(key, i, 5 + d))
             else:

@@ -112,3 +112,4 @@ def normal_from_bits(h: np.uint64) -> float:
 def normal(key: np.uint64, slot: int, draw: int) -> float:
     """Return the standard normal of draw ``draw`` of slot ``slot``."""
     return normal_from_bits(bits(key, slot, draw))
+

@@ -50,18 +50,16 @@ def _observe(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, ho
         for i in range(n_slots):
             if not alive[s, i]:
                 continue
-            if home[i]:
-                on_home += 1
-            else:
-                outside += 1
-            if guard_intact[s, i]:
-                guarded += 1
+            # Counts by arithmetic, not branches: which instances hold a guard
+            # or are stuck is random, and a mispredicted branch costs more.
+            on_home += home[i]
+            outside += not home[i]
+            guarded += guard_intact[s, i]
+            broken += not functional[s, i]
             if not functional[s, i]:
-                broken += 1
                 continue
             n += 1
-            if since_accept[s, i] >= patience:
-                stalled += 1
+            stalled += since_accept[s, i] >= patience
             total_share += share[s, i]
             for d in range(n_domains):
                 sums[0, d] += np.float64(score[s, i, d])
@@ -96,9 +94,12 @@ def observe(recorder: Recorder, state: Population, cycle: int) -> None:
              recorder.diverged_cycle)
     if cycle % recorder.every:
         return
+    k = cycle // recorder.every
+    if not 0 <= k < recorder.kept.size:  # the kernel does not check bounds: refuse here
+        raise IndexError(f"cycle {cycle} is outside the recorder's {recorder.kept.size} kept cycles")
     data = recorder.data
     _observe(state.alive, state.functional, state.diverged, state.home, state.score, state.proxy,
              state.ability, state.guard_intact, state.since_accept, state.share, recorder.patience,
-             cycle // recorder.every, data["score"], data["proxy_score"], data["ability"],
+             k, data["score"], data["proxy_score"], data["ability"],
              data["ability_max"], data["instances"], data["instances_external"], data["guard_intact"],
              data["crashed"], data["stuck"], data["results_rows"], data["compute_share"])

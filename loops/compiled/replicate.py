@@ -27,21 +27,23 @@ from loops.tools import COPY_EXTERNAL, REPLICATE, SHARE
 def _share_work(s: int, key: np.uint64, alive: np.ndarray, functional: np.ndarray, tools: np.ndarray,
                 theta: np.ndarray, skill: np.ndarray, p_share: float) -> None:
     n_slots, n_domains = skill.shape[1], skill.shape[2]
+    # Who holds ``share`` is random; ``&`` instead of ``and`` keeps the CPU from
+    # betting on it at every slot (a mispredicted branch costs more than the work).
     sharers = 0
     best = -1
     best_theta = -math.inf
     for i in range(n_slots):
-        if alive[s, i] and functional[s, i] and tools[s, i] & SHARE:
-            sharers += 1
-            if best < 0 or theta[s, i] > best_theta:
-                best, best_theta = i, theta[s, i]
+        sharer = alive[s, i] & functional[s, i] & (tools[s, i] & SHARE != 0)
+        sharers += sharer
+        if sharer & ((best < 0) | (theta[s, i] > best_theta)):
+            best, best_theta = i, theta[s, i]
     if sharers < 2:
         return
     for i in range(n_slots):
-        if (alive[s, i] and functional[s, i] and tools[s, i] & SHARE
-                and uniform(key, i, 0) < p_share and theta[s, i] < best_theta):
+        if alive[s, i] and functional[s, i]:
+            adopt = (tools[s, i] & SHARE != 0) & (uniform(key, i, 0) < p_share) & (theta[s, i] < best_theta)
             for d in range(n_domains):
-                skill[s, i, d] = skill[s, best, d]
+                skill[s, i, d] = skill[s, best, d] if adopt else skill[s, i, d]
 
 
 @jit
@@ -88,17 +90,18 @@ def _replicate(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, 
         _share_work(s, key, alive, functional, tools, theta, skill, p_share)
 
         attempts = 0
+        free = 0
         for i in range(n_slots):
-            go[i] = False
-            if (alive[s, i] and functional[s, i] and tools[s, i] & REPLICATE
-                    and uniform(key, i, 1) < rho * share[s, i]):
-                if mode == 2 or (mode == 1 and guard_intact[s, i]):
-                    guard_error[s, i] = True
-                    guard_errors[s] += 1
-                else:
-                    go[i] = True
-                    attempts += 1
-        if attempts == 0:
+            attempt = (alive[s, i] & functional[s, i] & (tools[s, i] & REPLICATE != 0)
+                       & (uniform(key, i, 1) < rho * share[s, i]))
+            blocked = attempt & ((mode == 2) | ((mode == 1) & guard_intact[s, i]))
+            guard_error[s, i] |= blocked
+            guard_errors[s] += blocked
+            go[i] = attempt & (not blocked)
+            attempts += go[i]
+            free += (not alive[s, i]) & ((home[i] & home_up) | ((not home[i]) & connected))
+        if free == 0:  # a full world (the usual case in an outbreak): every attempt fails
+            capacity_failures[s] += attempts
             continue
 
         free_home = 0  # scans the home slots in order; children fill them in turn
