@@ -60,6 +60,8 @@ def _constants() -> tuple[tuple[float, float], tuple[float, float], float, NDArr
 #: ``exp`` overflows above this and underflows to 0 below ``EXP_MIN``.
 EXP_MAX = 709.782712893384
 EXP_MIN = -745.1332191019412
+#: ``2**e`` for every normal exponent ``e`` (index ``e + 1022``), exact.
+POW2 = np.ldexp(1.0, np.arange(-1022, 1024))
 #: Taylor coefficients 1/n!, n = 2..5, of ``exp(r) - 1``.
 INV_FACTORIAL = (0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0)
 #: ``2 / (2n + 1)``, n = 1..10: the odd series of ``2 atanh(s) / s - 2``.
@@ -105,8 +107,13 @@ def exp(x: ArrayLike) -> NDArray[np.float64]:
     t = EXP2_TABLE[k & 63]
     q *= t
     q += t
+    # q * 2**m in two exact steps (2**m itself may not be a double): the same
+    # single rounding as ldexp, and no call, so the compiled twin vectorises.
+    m = k >> 6
+    half = m >> 1
     with np.errstate(over="ignore"):
-        out = np.ldexp(q, k >> 6)
+        q *= POW2[half + 1022]
+        out = q * POW2[m - half + 1022]
     out = np.where(x > EXP_MAX, np.inf, out)
     out = np.where(x < EXP_MIN, 0.0, out)
     result: NDArray[np.float64] = np.where(np.isnan(x), x, out)
@@ -153,7 +160,6 @@ def log(x: ArrayLike) -> NDArray[np.float64]:
 # and that the simulator calls directly for the few scalars it needs per cycle.
 # Same operations, same order as the array versions above.
 
-_POW2 = np.ldexp(1.0, np.arange(-1022, 1024))  # 2**m for every normal m, exact
 
 
 def exp_scalar(x: float) -> float:
@@ -164,15 +170,12 @@ def exp_scalar(x: float) -> float:
     >>> exp_scalar(1.0) == float(exp(1.0))
     True
     """
-    if x != x:
-        return x
-    if x > EXP_MAX:
-        return math.inf
-    if x < EXP_MIN:
-        return 0.0
-    kf = float(math.floor(x * INV_LN2_64 + 0.5))
-    k = int(kf)
-    r = x - kf * LN2_64_HI
+    # Selects rather than early returns, so that a loop of calls compiles to SIMD.
+    xc = x if x > EXP_MIN - 1.0 else EXP_MIN - 1.0
+    xc = xc if xc < EXP_MAX + 1.0 else EXP_MAX + 1.0
+    k = int(math.floor(xc * INV_LN2_64 + 0.5))
+    kf = float(k)
+    r = xc - kf * LN2_64_HI
     r = r - kf * LN2_64_LO
     c = INV_FACTORIAL
     q = c[3] * r
@@ -187,9 +190,11 @@ def exp_scalar(x: float) -> float:
     q = q * t
     q = q + t
     m = k >> 6
-    if -1022 <= m <= 1023:
-        return float(q * _POW2[m + 1022])  # exact, like ldexp, without a call
-    return math.ldexp(q, m)
+    half = m >> 1
+    y = float(q * POW2[half + 1022]) * float(POW2[m - half + 1022])
+    y = math.inf if x > EXP_MAX else y
+    y = 0.0 if x < EXP_MIN else y
+    return x if x != x else y
 
 
 def log_scalar(x: float) -> float:
