@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import expit
 
 from harness.config import TasksConfig
 from loops.registry import Registry
@@ -60,6 +59,10 @@ def _heavy_tail(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _curve(grid: np.ndarray, difficulty: np.ndarray, discrimination: np.ndarray) -> np.ndarray:
+    # Imported here: validating a sweep's configs (in the launcher's driver)
+    # needs the registry above, not scipy's ~0.25 s import.
+    from scipy.special import expit
+
     out = np.empty_like(grid)
     for start in range(0, grid.size, 1024):
         g = grid[start : start + 1024, None]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -163,12 +164,13 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         flush=True,
     )
     outcomes: dict[int, JobResult | BaseException] = {}
+    closing: threading.Thread | None = None
     if todo:
         if params["rerun"]:
             # A forced rerun replaces the runs it recomputes; they are the store's own.
             for spec in todo:
                 store.forget(spec.run_id)
-        outcomes = _execute(todo, params, connecting)
+        outcomes, closing = _execute(todo, params, connecting)
     else:
         _close(connecting)
     failed = {i: o for i, o in outcomes.items() if isinstance(o, BaseException)}
@@ -198,6 +200,8 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         ret.return_value = outcome if isinstance(outcome, JobResult) else None
         returns.append(ret)
     _report(specs, failed, store)
+    if closing is not None:
+        closing.join()  # the workers stopped while the store was consolidated
     if failed:
         raise SweepFailed(1)
     return returns
@@ -221,8 +225,9 @@ def _close(connecting: Future[Connection] | None) -> None:
             log.debug("cluster start failed before any job", exc_info=True)
 
 
-def _execute(todo: list[JobSpec], params: dict[str, Any],
-             connecting: Future[Connection] | None) -> dict[int, JobResult | BaseException]:
+def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Connection] | None,
+             ) -> tuple[dict[int, JobResult | BaseException], threading.Thread | None]:
+    """Run the jobs; return their outcomes and the thread closing the cluster (if any)."""
     from tqdm import tqdm
 
     outcomes: dict[int, JobResult | BaseException] = {}
@@ -232,9 +237,10 @@ def _execute(todo: list[JobSpec], params: dict[str, Any],
             for spec in todo:
                 outcomes[spec.index] = _run_here(spec, int(params["retries"]))
                 bar.update()
-            return outcomes
+            return outcomes, None
         assert connecting is not None
         connection = connecting.result()
+        finished = False
         try:
             client = connection.client
             from distributed import as_completed
@@ -256,8 +262,11 @@ def _execute(todo: list[JobSpec], params: dict[str, Any],
                 except Exception as err:  # noqa: BLE001  (a job's failure is data, recorded below)
                     outcomes[spec.index] = err
                 bar.update()
+            finished = True
         finally:
-            connection.close()
+            if not finished:  # interrupted or broken: stop the workers before anything else
+                connection.close()
+        return outcomes, connection.close_in_background()
     except KeyboardInterrupt:
         bar.close()
         print(
@@ -268,7 +277,6 @@ def _execute(todo: list[JobSpec], params: dict[str, Any],
         raise SystemExit(130) from None
     finally:
         bar.close()
-    return outcomes
 
 
 def _run_here(spec: JobSpec, retries: int) -> JobResult | BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -90,3 +91,9 @@ class Connection:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+    def close_in_background(self) -> threading.Thread:
+        """Start closing (workers take ~0.4 s to stop) and return the thread; join it before exiting."""
+        closing = threading.Thread(target=self.close, name="takeoff-close")
+        closing.start()
+        return closing

@@ -49,9 +49,27 @@ class DaskLauncherConf:
     dashboard: bool = False
 
 
+@dataclass
+class TakeoffSweeperConf:
+    """Hydra's basic sweeper (same keys: ``params``, ``max_batch_size``), minus a duplicate check.
+
+    Before launching a batch, Hydra's basic sweeper composes every job's config
+    once to catch composition errors early: about 0.1 s per job, one job after
+    another, in the driver. The Dask launcher composes and validates every job
+    itself before it starts any (composing once per distinct set of group
+    choices), so with it that first pass only repeats work and keeps the
+    workers waiting. With any other launcher the check runs as in Hydra.
+    """
+
+    _target_: str = "hydra_plugins.takeoff_launcher.sweeper.TakeoffSweeper"
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
+
+
 def register() -> None:
-    """Register the launcher's config as ``hydra/launcher=dask``."""
+    """Register ``hydra/launcher=dask`` and ``hydra/sweeper=takeoff``."""
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(group="hydra/launcher", name="dask", node=DaskLauncherConf,
-                                 provider="takeoff")
+    store = ConfigStore.instance()
+    store.store(group="hydra/launcher", name="dask", node=DaskLauncherConf, provider="takeoff")
+    store.store(group="hydra/sweeper", name="takeoff", node=TakeoffSweeperConf, provider="takeoff")

@@ -123,6 +123,16 @@ def test_bad_config_fails_before_any_job_starts(workdir: Path) -> None:
     assert not (workdir / "sweep" / "results.zarr").exists(), "a job ran despite the bad config"
 
 
+def test_composition_error_fails_before_any_job_starts(workdir: Path) -> None:
+    # The takeoff sweeper leaves this check to the Dask launcher, which composes every job first.
+    done = takeoff("-m", *SMALL, "loop=bare,nope", f"hydra.sweep.dir={workdir}/sweep", cwd=workdir)
+    assert done.returncode == 2, explain(done)
+    assert "job #1 (seeds=2 cycles=20 loop=nope): In 'config': Could not find 'loop/nope'" in done.stderr, \
+        done.stderr
+    assert "no job was started" in done.stderr and "Traceback" not in done.stderr
+    assert not (workdir / "sweep" / "results.zarr").exists()
+
+
 def test_unknown_engine_fails_before_any_job_starts(workdir: Path) -> None:
     done = takeoff("-m", *SMALL, "engine=fast", f"hydra.sweep.dir={workdir}/sweep", cwd=workdir)
     assert done.returncode == 2, explain(done)
