@@ -53,6 +53,12 @@ class StoreError(Exception):
     """A store path cannot be used; the message names the path and the reason."""
 
 
+#: Chunk keys ``c.0.1`` rather than zarr's default ``c/0/1``: every chunk file
+#: sits in its array's directory, so a run costs no nested directories
+#: (a story run's write: 14 ms -> 7.5 ms on a local disk).
+CHUNK_SEPARATOR = "."
+
+
 def run_id(config: Mapping[str, Any]) -> str:
     """Return a stable hash of a resolved run config.
 
@@ -117,6 +123,7 @@ def _write_group(url: str, ds: xr.Dataset) -> None:
                 name, shape=values.shape, dtype=str if text else values.dtype,
                 chunks=encoding.get(name, {}).get("chunks", values.shape),
                 compressors=(ZstdCodec(level=3),), fill_value=fill,
+                chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
                 attributes=dict(var.attrs), dimension_names=[str(d) for d in var.dims])
             await array.setitem(Ellipsis, values.astype(str) if text else values)
 
@@ -129,11 +136,11 @@ def _write_group_local(path: str, ds: xr.Dataset) -> None:
     """Write ``ds`` as a Zarr v3 group on a local disk, directly: the same files zarr writes.
 
     zarr-python spends ~1.5 ms of event-loop work per array; a run has 23 small
-    arrays, so writing a story run through it costs ~35 ms, over 5% of the
+    arrays, so writing a story run through it costs ~35 ms, more than the
     run's simulation. Here each array is one ``zarr.json`` (the metadata zarr
-    itself writes: regular chunk grid, ``/`` chunk keys, bytes or vlen-utf8
-    then zstd) and its chunk files, encoded with the numcodecs codecs zarr
-    uses. ``tests/results`` read every run back through zarr and xarray.
+    itself writes: regular chunk grid, ``.``-separated chunk keys, bytes or
+    vlen-utf8 then zstd) and its chunk files, encoded with the numcodecs codecs
+    zarr uses. ``tests/results`` read every run back through zarr and xarray.
     """
     from numcodecs import VLenUTF8, Zstd
 
@@ -159,7 +166,7 @@ def _write_group_local(path: str, ds: xr.Dataset) -> None:
         _write_json(os.path.join(array_dir, "zarr.json"), {
             "shape": list(values.shape), "data_type": dtype,
             "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
-            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": CHUNK_SEPARATOR}},
             "fill_value": fill, "codecs": codecs, "attributes": dict(var.attrs),
             "dimension_names": [str(d) for d in var.dims], "zarr_format": 3, "node_type": "array",
             "storage_transformers": [],
@@ -175,8 +182,8 @@ def _write_group_local(path: str, ds: xr.Dataset) -> None:
                     full[tuple(slice(0, n) for n in block.shape)] = block
                     block = full
                 raw = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<")).tobytes()
-            key = os.path.join(array_dir, "c", *(str(a // c) for a, c in zip(corner, chunks, strict=True)))
-            os.makedirs(os.path.dirname(key), exist_ok=True)
+            key = os.path.join(array_dir, CHUNK_SEPARATOR.join(
+                ["c", *(str(a // c) for a, c in zip(corner, chunks, strict=True))]))
             with open(key, "wb") as f:
                 f.write(zstd.encode(raw))
 
