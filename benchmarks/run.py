@@ -8,6 +8,8 @@ noise. Takes a few minutes on 2 cores.
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import os
 import statistics
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.suites import build_suite  # noqa: E402
-from loops import simulate  # noqa: E402
+from loops import engine, simulate  # noqa: E402
 from loops.reference import simulate_reference  # noqa: E402
 from loops.state import initial_population  # noqa: E402
 from tests.loops.conftest import compose  # noqa: E402
@@ -33,6 +35,9 @@ from tests.loops.conftest import compose  # noqa: E402
 BIN = Path(sys.executable).parent
 REPEATS = 3
 SATURATE = 20  # cycles until 1024 slots are full (copies double every cycle at rho = 1)
+AFTER = 2000  # saturated cycles the kernel is timed over
+COMPILED = functools.partial(simulate, engine="numba")
+NUMPY = functools.partial(simulate, engine="numpy")
 
 
 def median_time(fn, repeats: int = REPEATS) -> float:  # type: ignore[no-untyped-def]
@@ -74,35 +79,71 @@ def per_saturated_cycle(
 
 def kernel_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     run = saturated()
-    kernel = per_saturated_cycle(simulate, run, suite, 16, 1024, 200)
+    COMPILED(run.world(), suite, cycles=2, run_seed=0, seed_indices=[0])  # load the compiled kernel
+    kernel = per_saturated_cycle(COMPILED, run, suite, 16, 1024, AFTER)
+    numpy_path = per_saturated_cycle(NUMPY, run, suite, 16, 1024, 100)
     small = saturated(seeds=1)
     reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, 5, repeats=1)
     state = initial_population(run.world(), 16, len(suite.domains))
     tracemalloc.start()
-    simulate(run.world(), suite, cycles=SATURATE + 5, run_seed=0, seed_indices=range(16))
+    COMPILED(run.world(), suite, cycles=SATURATE + 5, run_seed=0, seed_indices=range(16))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     slots = 16 * 1024
     return {
         "kernel_instance_cycles_per_s": 1 / kernel,
+        "numpy_instance_cycles_per_s": 1 / numpy_path,
         "reference_instance_cycles_per_s": 1 / reference,
         "kernel_speedup_vs_reference": reference / kernel,
+        "kernel_speedup_vs_numpy": numpy_path / kernel,
         "bytes_per_instance_slot": state.nbytes() / slots,
         "peak_bytes_per_instance_slot": peak / slots,
     }
 
 
+def stage_costs(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Nanoseconds per saturated instance-cycle spent in each part of the compiled cycle."""
+    base = engine.select("numba")
+    spent: collections.Counter[str] = collections.Counter()
+
+    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[name] += time.perf_counter() - start
+            return out
+
+        return call
+
+    probe = engine.Engine("numba", {name: timed(name, fn) for name, fn in base.stages.items()},
+                          timed("allocate", base.allocate), timed("record", base.observe))
+    run = saturated()
+
+    def costs(cycles: int) -> collections.Counter[str]:
+        spent.clear()
+        start = time.perf_counter()
+        simulate(run.world(), suite, cycles=cycles, run_seed=0, seed_indices=range(16), engine=probe)
+        total = time.perf_counter() - start
+        out = collections.Counter(spent)
+        out["other (driver, dispatch)"] = total - sum(spent.values())
+        return out
+
+    after = 300
+    longer, shorter = costs(SATURATE + after), costs(SATURATE)
+    return {name: (longer[name] - shorter[name]) / (after * 16 * 1024) * 1e9 for name in longer}
+
+
 def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
     rows = []
-    for seeds in (4, 8, 16):
+    for seeds in (4, 8, 16, 32):
         run = saturated(seeds=seeds, slots=512)
-        rows.append(("seeds", seeds, per_saturated_cycle(simulate, run, suite, seeds, 512, 60, repeats=1)))
-    for slots in (256, 512, 1024):
+        rows.append(("seeds", seeds, per_saturated_cycle(COMPILED, run, suite, seeds, 512, 400)))
+    for slots in (256, 512, 1024, 2048):
         run = saturated(seeds=8, slots=slots)
-        rows.append(("slots", slots, per_saturated_cycle(simulate, run, suite, 8, slots, 60, repeats=1)))
-    for cycles in (30, 60, 120):
+        rows.append(("slots", slots, per_saturated_cycle(COMPILED, run, suite, 8, slots, 400)))
+    for cycles in (250, 500, 1000, 2000):
         run = saturated(seeds=8, slots=512)
-        rows.append(("cycles", cycles, per_saturated_cycle(simulate, run, suite, 8, 512, cycles, repeats=1)))
+        rows.append(("cycles", cycles, per_saturated_cycle(COMPILED, run, suite, 8, 512, cycles)))
     return rows
 
 
@@ -112,9 +153,12 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
     run = compose("+experiment=story")
     sim_s = median_time(
-        lambda: simulate(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+        lambda: COMPILED(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
     )
-    traj = simulate(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+    numpy_s = median_time(
+        lambda: NUMPY(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+    )
+    traj = COMPILED(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
     with tempfile.TemporaryDirectory() as tmp:
         time_write(ds, Path(tmp) / "warm.zarr")
@@ -124,6 +168,7 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
             opened = time_open_sweep(Path(tmp) / "open.zarr", runs=1000)
     return {
         "story_simulate_s": sim_s,
+        "story_simulate_numpy_s": numpy_s,
         "story_write_s": statistics.median(writes),
         "write_fraction": statistics.median(writes) / sim_s,
         "open_1000_runs_s": float(opened.get("open_s", opened.get("open", np.nan))),
@@ -143,7 +188,7 @@ def sweep_figures() -> dict[str, float]:
     story = ["-m", "+experiment=story", "seed=range(0,32)"]
     basic, dask = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(2):
+        for i in range(REPEATS):
             basic.append(
                 takeoff(*story, "hydra/launcher=basic", f"hydra.sweep.dir={tmp}/b{i}", cwd=Path(tmp))
             )
@@ -172,19 +217,28 @@ def main() -> None:
     figures: dict[str, float] = {}
     print("takeoff benchmark (median of repeats; 2-core machines are noisy, ratios hold)\n")
     figures |= kernel_figures(suite)
-    for label, key in (("kernel, saturated (16 seeds x 1024 slots)", "kernel_instance_cycles_per_s"),
+    for label, key in (("compiled kernel, saturated (16 seeds x 1024 slots)", "kernel_instance_cycles_per_s"),
+                       ("numpy stages, same workload", "numpy_instance_cycles_per_s"),
                        ("reference, same workload (1 seed)", "reference_instance_cycles_per_s")):
         print(f"{label:<48} {figures[key]:>12.3g} instance-cycles/s")
     print(f"{'kernel speedup vs reference':<48} {figures['kernel_speedup_vs_reference']:>12.1f} x")
+    print(f"{'kernel speedup vs numpy stages':<48} {figures['kernel_speedup_vs_numpy']:>12.1f} x")
     print(f"{'kernel state per instance slot':<48} {figures['bytes_per_instance_slot']:>12.0f} bytes")
     print(
         f"{'peak traced memory per instance slot':<48} {figures['peak_bytes_per_instance_slot']:>12.0f} bytes"
     )
+    costs = stage_costs(suite)
+    figures["stage_ns_per_instance_cycle"] = {k: round(v, 2) for k, v in costs.items()}  # type: ignore[assignment]
+    print("\nwhere a saturated instance-cycle goes (compiled kernel):")
+    for name, ns in sorted(costs.items(), key=lambda item: -item[1]):
+        print(f"  {name:<28} {ns:6.1f} ns")
+    print(f"  {'total':<28} {sum(costs.values()):6.1f} ns")
     print("\nscaling (seconds per instance-cycle should stay flat):")
     for axis, value, cost in scaling(suite):
         print(f"  {axis:<8} {value:>6}   {cost * 1e9:8.1f} ns per instance-cycle")
     figures |= store_figures(suite)
     print(f"\n{'story run: simulate':<48} {figures['story_simulate_s']:>12.3f} s")
+    print(f"{'story run: simulate, numpy stages':<48} {figures['story_simulate_numpy_s']:>12.3f} s")
     print(
         f"{'story run: write to the store':<48} {figures['story_write_s']:>12.3f} s "
         f"({figures['write_fraction']:.1%} of simulation)"

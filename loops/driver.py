@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from loops.config import WorldConfig
-from loops.engine import select
+from loops.engine import Engine, select
 from loops.random import DRAWS_PER_SLOT, Streams
 from loops.record import Trajectory
 from loops.recorder import Recorder
@@ -52,7 +52,7 @@ def simulate(
     run_seed: int,
     seed_indices: Sequence[int],
     record_every: int = 1,
-    engine: str = "auto",
+    engine: str | Engine = "auto",
 ) -> Trajectory:
     """Simulate the worlds ``seed_indices`` of one run for ``cycles`` cycles.
 
@@ -73,7 +73,8 @@ def simulate(
         Keep every n-th cycle (events are summed over the interval).
     engine
         ``numba`` (the compiled kernel), ``numpy`` (the stages as written) or
-        ``auto`` (numba if it imports). Both give the same bits.
+        ``auto`` (numba if it imports), or an :class:`~loops.engine.Engine`
+        (the benchmark passes one that times each stage). Both give the same bits.
 
     Returns
     -------
@@ -95,7 +96,7 @@ def simulate(
     seeds = np.asarray(seed_indices, dtype=np.int64)
     state = initial_population(world, len(seeds), n_domains)
     streams = Streams(run_seed, seeds.tolist())
-    impl = select(engine)
+    impl = engine if isinstance(engine, Engine) else select(engine)
     stages = [(stage, impl.run(stage), stage.config(world)) for stage in enabled_stages(world)]
     recorder = Recorder(world, seeds, suite.domains, cycles=cycles, every=record_every)
 

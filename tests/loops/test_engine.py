@@ -105,3 +105,24 @@ def test_auto_falls_back_to_numpy_without_numba() -> None:
     assert done.stdout.splitlines()[:2] == ["numpy", "(1, 3, 3)"], done.stdout
     assert "numba refused" in done.stdout
     assert "numba is unavailable" in done.stderr and "running the numpy stages" in done.stderr
+
+
+def test_simulate_takes_an_engine_object(suite: BenchmarkSuite) -> None:
+    # The benchmark times the stages by passing an Engine whose functions count their calls.
+    base = engine.select("numba")
+    calls: dict[str, int] = {}
+
+    def counted(name, fn):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls[name] = calls.get(name, 0) + 1
+            return fn(*args, **kwargs)
+
+        return call
+
+    probe = engine.Engine("probe", {n: counted(n, f) for n, f in base.stages.items()},
+                          counted("allocate", base.allocate), counted("observe", base.observe))
+    run = compose("+experiment=story", "seeds=2")
+    got = simulate(run.world(), suite, cycles=7, run_seed=0, seed_indices=range(2), engine=probe)
+    want = simulate(run.world(), suite, cycles=7, run_seed=0, seed_indices=range(2), engine="numba")
+    assert_bit_identical(got, want, "probe")
+    assert calls == {name: 7 for name in [*base.stages, "allocate", "observe"]}
