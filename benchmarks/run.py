@@ -83,7 +83,7 @@ def kernel_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     kernel = per_saturated_cycle(COMPILED, run, suite, 16, 1024, AFTER)
     numpy_path = per_saturated_cycle(NUMPY, run, suite, 16, 1024, 100)
     small = saturated(seeds=1)
-    reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, 5, repeats=1)
+    reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, 5)
     state = initial_population(run.world(), 16, len(suite.domains))
     tracemalloc.start()
     COMPILED(run.world(), suite, cycles=SATURATE + 5, run_seed=0, seed_indices=range(16))
