@@ -120,12 +120,12 @@ def override_params(overrides: Sequence[str], config: Mapping[str, Any]) -> dict
 
 
 @functools.lru_cache(maxsize=8)
-def _suite(tasks: TasksConfig) -> Any:
+def _suite(tasks: TasksConfig, engine: str = "auto") -> Any:
     # Building a suite's accuracy curves takes ~0.1 s; a worker runs many jobs of
     # the same suite, so it keeps the last few (keyed by the frozen tasks config).
     from harness.suites import build_suite
 
-    return build_suite(tasks)
+    return build_suite(tasks, engine=engine)
 
 
 def _inject_faults(run: RunConfig) -> None:
@@ -159,7 +159,7 @@ def run_job(spec: JobSpec) -> JobResult:
                  spec.run_id, socket.gethostname(), os.getpid(), worker)
         _inject_faults(spec.run)
         run = spec.run
-        traj = simulate(run.world(), _suite(run.tasks), cycles=run.cycles, run_seed=run.seed,
+        traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
                         seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
         ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
         store = results.SweepStore(spec.store)

@@ -47,7 +47,7 @@ def warm_worker() -> None:
     from harness.job import _suite
     from loops import WorldConfig, simulate
 
-    suite = _suite(TasksConfig())
+    suite = _suite(TasksConfig(), "auto")  # the key a job with the default engine uses
     simulate(WorldConfig(), suite, cycles=1, run_seed=0, seed_indices=[0])
 
 
