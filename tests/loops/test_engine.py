@@ -126,3 +126,40 @@ def test_simulate_takes_an_engine_object(suite: BenchmarkSuite) -> None:
     want = simulate(run.world(), suite, cycles=7, run_seed=0, seed_indices=range(2), engine="numba")
     assert_bit_identical(got, want, "probe")
     assert calls == {name: 7 for name in [*base.stages, "allocate", "observe"]}
+
+
+def test_same_bits_without_numpy_simd_loops(suite: BenchmarkSuite) -> None:
+    # numpy picks SIMD loops by CPU (AVX2, AVX-512, ...); with all of them off it
+    # behaves as on an older CPU. Our exp, log, normals and a whole run must not change.
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    if not found:
+        pytest.skip("numpy dispatches no SIMD loops on this CPU: nothing to turn off")
+    code = (
+        "import hashlib, numpy as np\n"
+        "from loops import elementary, simulate\n"
+        "from loops.random import Streams\n"
+        "from harness.suites import build_suite\nfrom tests.loops.conftest import compose\n"
+        "x = np.linspace(-700, 700, 100_001)\n"
+        "parts = [elementary.exp(x), elementary.log(np.abs(x) + 1e-300),\n"
+        "         Streams(1, range(8)).stage(3, 2, 4096).normal(5)]\n"
+        "run = compose('+experiment=story', 'seeds=3', 'cycles=120')\n"
+        "traj = simulate(run.world(), build_suite(run.tasks, engine='numpy'), cycles=120, run_seed=0,\n"
+        "                seed_indices=range(3), engine='numpy')\n"
+        "parts += list(traj.arrays().values())\n"
+        "print(hashlib.sha256(b''.join(np.ascontiguousarray(p).tobytes() for p in parts)).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+
+    def digest(env: dict[str, str]) -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    import os
+
+    plain = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    assert digest(plain | {"NPY_DISABLE_CPU_FEATURES": " ".join(found)}) == digest(plain), \
+        f"results change when numpy's {found} loops are off"
