@@ -34,36 +34,43 @@ def _propose(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, sh
     n_seeds, n_slots, n_domains = delta.shape
     bounded = not math.isinf(ceiling)
     gains = np.empty(n_slots)
+    kinds = np.empty(n_slots, np.uint8)
     for s in range(n_seeds):
         if diverged[s]:
             continue
-        # The expected gain of every slot first, in a loop without branches
-        # that compiles to SIMD (two exp per slot); free slots' values go unused.
+        key = stage_key(worlds[s], cycle, stage)
+        # First, for every slot, who proposes what and the expected gain: a loop
+        # without branches, which compiles to SIMD (four hashes and two exp per
+        # slot); free slots' values go unused. The kind of a change is a coin
+        # flip, so ``&`` and ``|`` rather than ``and`` and ``or``.
+        count = 0
         for i in range(n_slots):
+            proposing = alive[s, i] & functional[s, i] & (uniform(key, i, 0) < share[s, i])
+            hallucinated = uniform(key, i, 1) < p_hallucinate
+            u_kind = uniform(key, i, 2)
+            is_loop = u_kind < p_loop
+            is_tool = (not is_loop) & (u_kind < p_loop_or_tool)
+            gamed = (not (is_loop | is_tool)) & (not hallucinated) & (uniform(key, i, 3) < gaming)
+            kinds[i] = (proposing | (hallucinated << 1) | (is_loop << 2) | (is_tool << 3)
+                        | (gamed << 4))
+            proposed[s, i] = proposing
+            count += proposing
             th = theta[s, i]
             gain = rate * efficacy[s, i]
             gain = gain * path[s, i]
             gain = gain * exp(returns_less_one * th)
             room = 1.0 - exp(-at_least(ceiling - th, 0.0) / headroom_scale)
             gains[i] = gain * room if bounded else gain
-        key = stage_key(worlds[s], cycle, stage)
-        count = 0
+        proposals[s] = count
         for i in range(n_slots):
-            if not alive[s, i]:
+            kind = kinds[i]
+            if not kind & 1:
                 continue
-            if not (functional[s, i] and uniform(key, i, 0) < share[s, i]):
-                proposed[s, i] = False
-                continue
-            proposed[s, i] = True
-            count += 1
-            # The kind of change is random: ``&`` and ``|`` rather than ``and``
-            # and ``or``, so the CPU does not bet (and lose) on each part.
-            hallucinated = uniform(key, i, 1) < p_hallucinate
-            u_kind = uniform(key, i, 2)
-            is_loop = u_kind < p_loop
-            is_tool = (not is_loop) & (u_kind < p_loop_or_tool)
+            hallucinated = (kind & 2) != 0
+            is_loop = (kind & 4) != 0
+            is_tool = (kind & 8) != 0
             is_skill = not (is_loop | is_tool)
-            gamed = is_skill & (not hallucinated) & (uniform(key, i, 3) < gaming)
+            gamed = (kind & 16) != 0
 
             gain = gains[i]
             centre = -harm if hallucinated else 1.0
@@ -92,7 +99,6 @@ def _propose(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, sh
                 factor[s, i] = exp(loop_sd * (z - (harm if hallucinated else 0.0)))
             else:
                 factor[s, i] = 1.0
-        proposals[s] = count
 
 
 @KERNELS.register("propose")

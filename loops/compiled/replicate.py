@@ -39,11 +39,16 @@ def _share_work(s: int, key: np.uint64, alive: np.ndarray, functional: np.ndarra
             best, best_theta = i, theta[s, i]
     if sharers < 2:
         return
+    # Who adopts, for every slot at once: no branch, so the loop (and its
+    # hashes) compiles to SIMD; then the copies.
+    adopt = np.empty(n_slots, np.bool_)
     for i in range(n_slots):
-        if alive[s, i] and functional[s, i]:
-            adopt = (tools[s, i] & SHARE != 0) & (uniform(key, i, 0) < p_share) & (theta[s, i] < best_theta)
+        adopt[i] = (alive[s, i] & functional[s, i] & (tools[s, i] & SHARE != 0)
+                    & (uniform(key, i, 0) < p_share) & (theta[s, i] < best_theta))
+    for i in range(n_slots):
+        if adopt[i]:
             for d in range(n_domains):
-                skill[s, i, d] = skill[s, best, d] if adopt else skill[s, i, d]
+                skill[s, i, d] = skill[s, best, d]
 
 
 @jit
@@ -90,16 +95,18 @@ def _replicate(alive: np.ndarray, functional: np.ndarray, diverged: np.ndarray, 
         _share_work(s, key, alive, functional, tools, theta, skill, p_share)
 
         attempts = 0
+        errors = 0
         free = 0
-        for i in range(n_slots):
+        for i in range(n_slots):  # no branch: compiles to SIMD
             attempt = (alive[s, i] & functional[s, i] & (tools[s, i] & REPLICATE != 0)
                        & (uniform(key, i, 1) < rho * share[s, i]))
             blocked = attempt & ((mode == 2) | ((mode == 1) & guard_intact[s, i]))
             guard_error[s, i] |= blocked
-            guard_errors[s] += blocked
+            errors += blocked
             go[i] = attempt & (not blocked)
             attempts += go[i]
             free += (not alive[s, i]) & ((home[i] & home_up) | ((not home[i]) & connected))
+        guard_errors[s] += errors
         if free == 0:  # a full world (the usual case in an outbreak): every attempt fails
             capacity_failures[s] += attempts
             continue
