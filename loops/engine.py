@@ -1,7 +1,7 @@
 """Which implementation runs the cycle: the compiled kernel or the numpy stages.
 
 Both give the same bits (``tests/loops/compiled``); the compiled one is about
-ten times faster and needs numba. ``auto`` takes numba when it imports and
+eight times faster and needs numba. ``auto`` takes numba when it imports and
 falls back to numpy with a warning otherwise. The choice is the run config's
 ``engine`` key; it does not change a run's results, so it is not part of the
 run's identity.
@@ -84,7 +84,7 @@ def select(name: str = "auto") -> Engine:
         except ImportError as err:
             if name == "numba":
                 raise
-            log.warning("numba is unavailable (%s): running the numpy stages, about ten times slower", err)
+            log.warning("numba is unavailable (%s): running the numpy stages, about eight times slower", err)
     return _numpy()
 
 

@@ -19,7 +19,6 @@ import numpy as np
 from loops.config import GuardMode, WorldConfig
 from loops.record import DOMAIN_FIELDS, EVENT_FIELDS, STATE_FIELDS, Trajectory
 from loops.stages.interventions import environment
-from loops.stages.propose import headroom
 from loops.stages.troubleshoot import p_fix
 from loops.suite import HELD_OUT, PROXY, BenchmarkSuite
 from loops.tools import COPY_EXTERNAL, N_TOOLS, OFFLINE_MASK, ONLINE_MASK, REPLICATE, SHARE, mask
@@ -51,6 +50,11 @@ class Instance:
     def theta(self) -> float:
         """Mean ability over domains, as this cycle's benchmark measured it."""
         return float(self.ability.mean())
+
+
+def _headroom(theta: float, ceiling: float, scale: float) -> float:
+    """Return the fraction of the gain left below the ceiling (1 with no ceiling)."""
+    return 1.0 if math.isinf(ceiling) else 1.0 - math.exp(-max(ceiling - theta, 0.0) / scale)
 
 
 def _mean_proxy(inst: Instance) -> float:
@@ -172,7 +176,7 @@ def _simulate_world(
                 * inst.efficacy
                 * inst.path
                 * math.exp((p.returns - 1) * inst.theta)
-                * float(headroom(np.array([inst.theta]), env.ceiling, env.headroom_scale)[0])
+                * _headroom(inst.theta, env.ceiling, env.headroom_scale)
             )
             delta, dbias, new_tools, factor = np.zeros(n_dom), 0.0, inst.tools, 1.0
             if u < p.p_loop:

@@ -2,7 +2,7 @@
 
 ``loops/stages/`` states the model in vectorised numpy; this package computes
 the same thing one instance at a time, only for live instances, and only the
-random draws a branch needs, at about ten times the speed. Each twin performs
+random draws a branch needs, at about eight times the speed. Each twin performs
 the same floating-point operations in the same order as its numpy original, so
 the two give the same bits; ``tests/loops/compiled`` holds them to it, stage by
 stage and on whole trajectories.

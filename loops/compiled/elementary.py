@@ -18,7 +18,7 @@ log = jit(el.log_scalar)
 
 @jit
 def exp_array(x: np.ndarray) -> np.ndarray:
-    """Return :func:`exp` of every element of a C-contiguous array (the numpy version's bits, ~10x faster)."""
+    """Return :func:`exp` of every element of a C-contiguous array (the numpy version's bits, ~4x faster)."""
     out = np.empty_like(x)
     flat, into = x.reshape(-1), out.reshape(-1)
     for i in range(flat.size):
