@@ -6,8 +6,9 @@ the C library: the results differ in the last bit. A trajectory must not depend
 on which machine of a cluster ran it, nor on whether the compiled kernel ran
 (DESIGN section 2, "Randomness"), so the simulator computes these functions
 itself, from operations IEEE 754 rounds correctly (``+ - * /``, ``sqrt``,
-``floor``, ``ldexp``, ``frexp``). The numba twins in ``loops.compiled.elementary``
-perform the same operations in the same order; a test holds the two to the same
+``floor``, ``frexp``, multiplication by powers of two). The scalar versions at
+the end perform the same operations in the same order, in plain Python and
+compiled by numba (``loops.compiled.elementary``); tests hold all to the same
 bits.
 
 Accuracy is within a unit or two in the last place (``exp`` 1, ``log`` 2;
@@ -154,12 +155,10 @@ def log(x: ArrayLike) -> NDArray[np.float64]:
     return np.where(x == np.inf, np.inf, out)
 
 
-
 # --- one float at a time ----------------------------------------------------
 # Plain Python that numba compiles as it stands (``loops.compiled.elementary``),
 # and that the simulator calls directly for the few scalars it needs per cycle.
 # Same operations, same order as the array versions above.
-
 
 
 def exp_scalar(x: float) -> float:

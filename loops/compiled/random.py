@@ -13,13 +13,11 @@ from loops import random as rnd
 from loops.compiled import elementary
 from loops.compiled._jit import jit
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_S8, _S11, _S27, _S30, _S31 = np.uint64(8), np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
-_ONE, _LAYER = np.uint64(1), np.uint64(255)
+# The numpy version's constants, written once there; numba freezes them in.
+_M1, _M2, _GOLDEN, _TO_UNIT = rnd._M1, rnd._M2, rnd._GOLDEN, rnd._TO_UNIT
+_S8, _S11, _S27, _S30, _S31 = rnd._S8, rnd._S11, rnd._S27, rnd._S30, rnd._S31
+_LAYER, _ONE = rnd._LAYER, np.uint64(1)
 _DRAWS = np.uint64(rnd.DRAWS_PER_SLOT)
-_TO_UNIT = 2.0**-53
 _X, _Y = rnd.ZIGGURAT_X, rnd.ZIGGURAT_Y
 _R = rnd.ZIGGURAT_R
 
