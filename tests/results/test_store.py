@@ -1,8 +1,11 @@
 import json
+import multiprocessing
 import os
-import stat
+import shutil
+import tempfile
 import uuid
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,16 +241,51 @@ def test_empty_store_has_no_runs(tmp_path):
         results.open_sweep(tmp_path / "s.zarr")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only directories")
-def test_unwritable_directory_chmod(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+def _create_store_unprivileged(path: str, answer) -> None:
+    """In a forked child: drop root's privileges (tests run as root), then try to create a store."""
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
     try:
-        with pytest.raises(results.StoreError, match="not writable"):
-            results.SweepStore(locked / "s.zarr")
+        results.SweepStore(path)
+        answer.send(f"created (uid {os.geteuid()})")
+    except results.StoreError as err:
+        answer.send(f"StoreError (uid {os.geteuid()}): {err}")
+
+
+def _as_unprivileged(path) -> str:
+    # Forked, not exec'd: the interpreter may live where an unprivileged user cannot run it.
+    ctx = multiprocessing.get_context("fork")
+    receive, answer = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_create_store_unprivileged, args=(str(path), answer))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0, f"child exited with {child.exitcode}"
+    return str(receive.recv())
+
+
+NOBODY = 65534
+
+
+def test_unwritable_directory_chmod():
+    # tmp_path lies under a root-only directory: use a directory anyone may enter.
+    top = Path(tempfile.mkdtemp(prefix="takeoff-chmod-"))
+    try:
+        top.chmod(0o755)
+        locked, open_ = top / "locked", top / "open"
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        open_.mkdir()
+        open_.chmod(0o777)
+        refused = _as_unprivileged(locked / "s.zarr")
+        assert "StoreError" in refused and "not writable" in refused and str(locked) in refused, refused
+        assert "uid 0)" not in refused, "the check must run without root's privileges"
+        assert list(locked.iterdir()) == []
+        # The same unprivileged process may create a store where it can write.
+        assert _as_unprivileged(open_ / "s.zarr").startswith("created"), "control case failed"
     finally:
-        locked.chmod(stat.S_IRWXU)
+        shutil.rmtree(top)
 
 
 def test_unwritable_directory_read_only_file_system():
