@@ -37,7 +37,7 @@ import xarray as xr
 from fsspec.implementations.local import LocalFileSystem
 
 from results import schema
-from results.provenance import git_revision, now, package_version
+from results.provenance import git_state, now, package_version
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class SweepStore:
         info = {
             "schema_version": schema.SCHEMA_VERSION,
             "package_version": package_version(),
-            "git_revision": git_revision() or "",
+            **git_state(),
             "created": now(),
         }
         # The root group's metadata, written by hand so that it appears in one step:

@@ -174,6 +174,8 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
         "schema_version": store.attrs.get("schema_version"),
         "package_version": store.attrs.get("package_version", ""),
         "git_revision": store.attrs.get("git_revision") or "",
+        "git_dirty": store.attrs.get("git_dirty"),
+        "git_diff_sha256": store.attrs.get("git_diff_sha256") or "",
         "created": store.attrs.get("created", ""),
         "parameters": json.dumps(names),
         "configs": json.dumps({r: entries[r]["config_yaml"] for r in ids}),

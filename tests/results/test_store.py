@@ -2,6 +2,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 import warnings
@@ -77,7 +78,14 @@ def test_provenance_attributes(tmp_path, simulated):
     attrs = _quiet_open(tmp_path / "s.zarr").attrs
     assert attrs["schema_version"] == schema.SCHEMA_VERSION
     assert attrs["package_version"] not in ("", None)
-    assert "git_revision" in attrs and attrs["created"]
+    assert attrs["created"]
+    # The revision of the checkout the package runs from, and whether it had uncommitted edits.
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(results.__file__).parent,
+                          capture_output=True, text=True, check=False)
+    assert attrs["git_revision"] == (head.stdout.strip() if head.returncode == 0 else "")
+    if head.returncode == 0:
+        assert len(attrs["git_revision"]) == 40 and isinstance(attrs["git_dirty"], bool), attrs
+        assert len(attrs["git_diff_sha256"]) == (64 if attrs["git_dirty"] else 0), attrs
     assert yaml.safe_load(json.loads(attrs["configs"])[rid]) == {"n": 0, "seeds": 3}
     assert json.loads(attrs["overrides"])[rid] == ["seeds=3"]
 
