@@ -9,7 +9,6 @@ figures (:class:`RunCurves`).
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from analysis import events
-from analysis.growth import classify
+from analysis.world import reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
 
@@ -150,26 +148,7 @@ def summarize(
         run = ds.isel({schema.RUN: i})
         rid = str(run[schema.RUN_ID].values)
         config = configs.get(rid, {})
-        loaded = xr.Dataset(
-            {
-                "ability": run["ability"].mean(schema.DOMAIN),
-                "score": run["score"].mean(schema.DOMAIN),
-                "proxy_score": run["proxy_score"].mean(schema.DOMAIN),
-                **{
-                    name: run[name]
-                    for name in (
-                        "instances",
-                        "instances_external",
-                        "guard_patches",
-                        "results_rows",
-                        "crashed",
-                        "rollbacks",
-                        "guard_intact",
-                        "diverged_cycle",
-                    )
-                },
-            }
-        ).compute()
+        loaded = reduce_domains(run)
         capacity = float(config_value(config, "capacity.home", np.nanmax(loaded["instances"].values)))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
@@ -184,55 +163,14 @@ def summarize(
         for s in range(loaded.sizes[schema.SEED]):
             rows.append(
                 base
-                | _seed_row(loaded.isel({schema.SEED: s}), t, capacity)
+                | {"seed": int(loaded[schema.SEED].values[s])}
+                | world_row(loaded.isel({schema.SEED: s}), t, capacity)
                 | {"run_id": rid, "variant": labels[i]}
             )
         if progress is not None:
             progress(1)
     frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["diverged_cycle"] = frame["diverged_cycle"].astype(int)
     table = frame[params + list(COLUMNS)] if len(frame) else pd.DataFrame(columns=params + list(COLUMNS))
     return table, curves, by_variant
-
-
-def _seed_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
-    theta = w["ability"].values.astype(float)
-    score = w["score"].values.astype(float)
-    diverged = int(w["diverged_cycle"].values)
-    jump_cycle, jump_size = events.jump(t, theta)
-    # The regime describes the dynamics after the largest jump (e.g. the network
-    # connection), when enough of the trajectory is left to judge it.
-    after = (
-        t >= jump_cycle
-        if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20
-        else np.ones_like(t, bool)
-    )
-    regime = classify(t[after], theta[after], diverged=diverged >= 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))
-    total = np.nan_to_num(w["instances"].values) + np.nan_to_num(w["instances_external"].values)
-    rows = w["results_rows"].values.astype(float)
-    finite_rows = rows[np.isfinite(rows) & (rows > 0)]
-    crashed = np.nan_to_num(w["crashed"].values)
-    ok = np.isfinite(theta)
-    return {
-        "seed": int(w[schema.SEED].values),
-        "regime": regime.regime,
-        "score_regime": score_regime.regime,
-        "blowup_cycle": regime.blowup_cycle if regime.regime == "takeoff" else math.nan,
-        "blowup_low": regime.blowup_low if regime.regime == "takeoff" else math.nan,
-        "blowup_high": regime.blowup_high if regime.regime == "takeoff" else math.nan,
-        "jump_cycle": jump_cycle,
-        "jump_size": jump_size,
-        "guard_bypass_cycle": events.guard_bypass(t, w["guard_patches"].values),
-        "capacity_cycle": events.capacity_reached(t, w["instances"].values, capacity),
-        "peak_instances": float(total.max()) if len(total) else math.nan,
-        "escaped_instances": events.escaped(w["instances_external"].values),
-        "goodhart_gap": events.last_finite(w["proxy_score"].values - w["score"].values),
-        "final_ability": events.last_finite(theta),
-        "final_score": events.last_finite(score),
-        "rows_growth": float(finite_rows.max() / finite_rows[0]) if len(finite_rows) else math.nan,
-        "crashed_fraction": float(np.max(crashed / np.maximum(total, 1))) if len(total) else math.nan,
-        "rollbacks": float(np.nansum(w["rollbacks"].values)),
-        "diverged_cycle": diverged,
-        "last_cycle": float(t[ok][-1]) if ok.any() else math.nan,
-    }

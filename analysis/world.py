@@ -1,0 +1,171 @@
+"""The analysis of one run's worlds: the per-world summary columns, computed where the run is made.
+
+A job calls :func:`analyse_worlds` right after simulating a run and stores the
+result with it, so the report reads small per-world tables instead of
+trajectories. :func:`analysis_digest` names the analysis code, so a result
+computed by older code is visible as stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from analysis import events
+from analysis.growth import classify
+from results import schema
+from results.provenance import config_value
+
+#: Per-world columns (summary.csv's without run and variant), in order.
+WORLD_COLUMNS = (
+    "regime",
+    "score_regime",
+    "blowup_cycle",
+    "blowup_low",
+    "blowup_high",
+    "jump_cycle",
+    "jump_size",
+    "guard_bypass_cycle",
+    "capacity_cycle",
+    "peak_instances",
+    "escaped_instances",
+    "goodhart_gap",
+    "final_ability",
+    "final_score",
+    "rows_growth",
+    "crashed_fraction",
+    "rollbacks",
+    "diverged_cycle",
+    "last_cycle",
+)
+#: The categorical columns (strings); every other column is a float.
+CATEGORICAL = ("regime", "score_regime")
+#: Variables a world's analysis reads (domain variables are averaged over domains).
+DOMAIN_MEANS = (schema.ABILITY, schema.SCORE, schema.PROXY_SCORE)
+PER_WORLD = (
+    schema.INSTANCES,
+    schema.INSTANCES_EXTERNAL,
+    schema.GUARD_PATCHES,
+    schema.RESULTS_ROWS,
+    schema.CRASHED,
+    schema.ROLLBACKS,
+    schema.GUARD_INTACT,
+    schema.DIVERGED_CYCLE,
+)
+#: Modules whose source decides a world's analysis (their digest is :func:`analysis_digest`).
+_SOURCES = ("growth.py", "events.py", "world.py")
+
+
+def analysis_digest() -> str:
+    """Return a short hex digest of the analysis code (the modules that compute a world's row).
+
+    Examples
+    --------
+    >>> len(analysis_digest())
+    16
+    """
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _SOURCES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def reduce_domains(ds: xr.Dataset) -> xr.Dataset:
+    """Return the variables a world's analysis reads, averaged over domains, loaded."""
+    out = {
+        name: ds[name].mean(schema.DOMAIN) if schema.DOMAIN in ds[name].dims else ds[name]
+        for name in DOMAIN_MEANS
+    }
+    out |= {name: ds[name] for name in PER_WORLD}
+    return xr.Dataset(out).compute()
+
+
+def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
+    """Return each world's summary columns of one run.
+
+    Parameters
+    ----------
+    ds
+        One run (dims ``seed``, ``cycle``, ``domain``; schema v1 variables, as
+        :func:`results.schema.run_dataset` makes them). Already averaged over
+        domains is fine too.
+    config
+        The run's resolved config (``capacity.home`` is read; without it the
+        run's peak home instances stand in).
+
+    Returns
+    -------
+    xarray.Dataset
+        Along ``seed``: :data:`WORLD_COLUMNS`, categorical ones as strings,
+        the others as float64; attribute ``analysis_digest``.
+    """
+    loaded = reduce_domains(ds)
+    t = loaded[schema.CYCLE].values.astype(float)
+    capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
+                                  if loaded[schema.INSTANCES].size else math.nan))
+    rows = [world_row(loaded.isel({schema.SEED: s}), t, capacity) for s in range(loaded.sizes[schema.SEED])]
+    data = {
+        name: (schema.SEED, np.array([r[name] for r in rows], dtype=str if name in CATEGORICAL else float))
+        for name in WORLD_COLUMNS
+    }
+    return xr.Dataset(
+        data,
+        coords={schema.SEED: loaded[schema.SEED].values.astype(np.int64)},
+        attrs={"analysis_digest": analysis_digest()},
+    )
+
+
+def world_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
+    """Return one world's columns from its domain-averaged variables (``(cycle,)`` each)."""
+    theta = w[schema.ABILITY].values.astype(float)
+    score = w[schema.SCORE].values.astype(float)
+    diverged = int(w[schema.DIVERGED_CYCLE].values)
+    jump_cycle, jump_size = events.jump(t, theta)
+    # The regime describes the dynamics after the largest jump (e.g. the network
+    # connection), when enough of the trajectory is left to judge it.
+    after = (
+        t >= jump_cycle
+        if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20
+        else np.ones_like(t, bool)
+    )
+    regime = classify(t[after], theta[after], diverged=diverged >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))
+    total = np.nan_to_num(w[schema.INSTANCES].values) + np.nan_to_num(w[schema.INSTANCES_EXTERNAL].values)
+    rows = w[schema.RESULTS_ROWS].values.astype(float)
+    finite_rows = rows[np.isfinite(rows) & (rows > 0)]
+    crashed = np.nan_to_num(w[schema.CRASHED].values)
+    ok = np.isfinite(theta)
+    takeoff = regime.regime == "takeoff"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            "regime": regime.regime,
+            "score_regime": score_regime.regime,
+            "blowup_cycle": regime.blowup_cycle if takeoff else math.nan,
+            "blowup_low": regime.blowup_low if takeoff else math.nan,
+            "blowup_high": regime.blowup_high if takeoff else math.nan,
+            "jump_cycle": jump_cycle,
+            "jump_size": jump_size,
+            "guard_bypass_cycle": events.guard_bypass(t, w[schema.GUARD_PATCHES].values),
+            "capacity_cycle": events.capacity_reached(t, w[schema.INSTANCES].values, capacity),
+            "peak_instances": float(total.max()) if len(total) else math.nan,
+            "escaped_instances": events.escaped(w[schema.INSTANCES_EXTERNAL].values),
+            "goodhart_gap": events.last_finite(w[schema.PROXY_SCORE].values - w[schema.SCORE].values),
+            "final_ability": events.last_finite(theta),
+            "final_score": events.last_finite(score),
+            "rows_growth": float(finite_rows.max() / finite_rows[0]) if len(finite_rows) else math.nan,
+            "crashed_fraction": float(np.max(crashed / np.maximum(total, 1))) if len(total) else math.nan,
+            "rollbacks": float(np.nansum(w[schema.ROLLBACKS].values)),
+            "diverged_cycle": float(diverged),
+            "last_cycle": float(t[ok][-1]) if ok.any() else math.nan,
+        }
