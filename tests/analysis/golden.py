@@ -72,7 +72,9 @@ def noisy_exponentials(count: int = 300) -> tuple[np.ndarray, list[np.ndarray]]:
     return t, [rng.uniform(0.005, 0.05) * t + rng.normal(0, 0.05, t.size) for _ in range(count)]
 
 
-def logistic(a: float, dtype: type = np.float32, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def logistic(
+    a: float, dtype: type = np.float32, noise: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(t, ln C)`` of the logistic ``C = 50 / (1 + exp(-a (t - 100)))`` over 300 cycles."""
     t = np.arange(300.0)
     y = (math.log(50.0) - np.logaddexp(0.0, -a * (t - 100.0))).astype(dtype).astype(float)

@@ -30,7 +30,8 @@ def test_planted_jumps() -> None:
 def test_noisy_exponentials() -> None:
     t, curves = golden.noisy_exponentials()
     got = [classify(t, y).regime for y in curves]
-    changed = [(i, g, w) for i, (g, w) in enumerate(zip(got, GOLDEN["noisy_exponential"], strict=True)) if g != w]
+    want = GOLDEN["noisy_exponential"]
+    changed = [(i, g, w) for i, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
     assert not changed, f"{len(changed)} of {len(got)} noisy exponentials changed regime: {changed[:10]}"
 
 
