@@ -15,9 +15,27 @@ hyperbolic      ``ln A - m ln(tc - t)``, ``tc`` past the data  takeoff
 Each law's parameters are bounded so the laws stay distinct (a saturating fit
 must bend inside the window, a singularity must lie within one window past
 it); the Akaike information criterion chooses, preferring the simpler law
-within 2 units. A trajectory that diverged is a takeoff. A trailing window whose
-relative growth is below ``flat`` is a plateau, or an *apparent plateau* when a
-trend test still finds a positive slope with a 95% interval above zero.
+within 2 units. A trajectory that diverged is a takeoff.
+
+A trailing window whose growth rate is below ``flat`` *looks* flat; a trend test
+alone cannot say more, since any slope of a noise-free curve is significant.
+It is judged by effect size, against a minimum effect ``min_effect`` (in
+``ln C`` units; :data:`MIN_EFFECT` by default, key ``analysis.min_effect``):
+
+- a **plateau** when the curve approaches a ceiling: the saturating law fits
+  (within 2 AIC units of the best law) and the gain left (the fitted ceiling
+  minus the fitted current value) is below the minimum effect; or when the
+  trailing growth rate extrapolated over one more window of the same length
+  gains less than the minimum effect, or no growth is shown (the slope's 95%
+  interval reaches zero);
+- an **apparent plateau** when the growth is sustained: the rate does not decay
+  toward zero (no fitted saturating law puts its ceiling within one more
+  window's growth at the current rate, and the current rate, the slope of the
+  window's second half, still gains the minimum effect over one more window),
+  the slope's 95% interval is above zero, and the gain extrapolated over one
+  more window exceeds the minimum effect;
+- otherwise (slowing toward a ceiling still more than the minimum effect
+  away) the best law's regime.
 
 The blow-up estimate fits the returns law ``d theta/dt = k exp((r-1) theta)``
 in log space (``ln dtheta = ln k + (r - 1) theta``) and extrapolates its
@@ -41,6 +59,8 @@ MAX_POINTS = 300
 #: AIC units by which the hyperbolic law must beat the exponential one to call takeoff.
 TAKEOFF_EVIDENCE = 10.0
 LAWS = {"saturating": "plateau", "power": "polynomial", "exponential": "exponential", "hyperbolic": "takeoff"}
+#: Smallest gain in ``ln C`` that counts as growth (0.05: 5% more capability), for the plateau rule.
+MIN_EFFECT = 0.01
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,10 @@ class Regime:
     blowup_cycle: float = math.nan
     blowup_low: float = math.nan
     blowup_high: float = math.nan
+    #: Gain left to the saturating law's fitted ceiling (``ln C``), NaN without a fit.
+    ceiling_gap: float = math.nan
+    #: The trailing growth rate extrapolated over one more window (``ln C``).
+    extrapolated_gain: float = math.nan
 
 
 def _fit(model: Any, t: NDArray[np.float64], y: NDArray[np.float64], p0: NDArray[np.float64],
@@ -99,6 +123,24 @@ def fit_laws(t: NDArray[np.float64], y: NDArray[np.float64]) -> dict[str, float]
     dict
         AIC by law name (``inf`` where a fit failed).
     """
+    return {name: aic for name, (aic, _) in fit_laws_with_parameters(t, y).items()}
+
+
+def fit_laws_with_parameters(
+    t: NDArray[np.float64], y: NDArray[np.float64]
+) -> dict[str, tuple[float, NDArray[np.float64] | None]]:
+    """Return the AIC and fitted parameters of each growth law (``t`` measured from ``t[0]``).
+
+    Parameters
+    ----------
+    t, y
+        ``(n,)`` cycles and log-capability, finite, ``n >= 6``.
+
+    Returns
+    -------
+    dict
+        ``(AIC, parameters)`` by law name (``(inf, None)`` where a fit failed).
+    """
     n = len(t)
     t = t - t[0]
     span = max(float(t[-1]), 1.0)
@@ -116,7 +158,7 @@ def fit_laws(t: NDArray[np.float64], y: NDArray[np.float64]) -> dict[str, float]
         "hyperbolic": (_hyperbolic, [y1 + math.log(span / 10), 1.0, span * 1.1],
                        ([-np.inf, 1e-6, span + 1e-3], [np.inf, 1e3, 2 * span])),
     }
-    out = {}
+    out: dict[str, tuple[float, NDArray[np.float64] | None]] = {}
     for name, (model, p0, bounds) in fits.items():
         lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
         with np.errstate(invalid="ignore"):
@@ -125,7 +167,8 @@ def fit_laws(t: NDArray[np.float64], y: NDArray[np.float64]) -> dict[str, float]
         p0 = np.clip(np.asarray(p0, float), inner_lo, inner_hi)
         params, rss = _fit(model, t, y, p0, (lo, hi))
         k = len(p0)
-        out[name] = n * math.log(max(rss, floor) / n) + 2 * k if params is not None else math.inf
+        aic = n * math.log(max(rss, floor) / n) + 2 * k if params is not None else math.inf
+        out[name] = (aic, params)
     return out
 
 
@@ -167,7 +210,7 @@ def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float
 
 
 def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool = False,
-             flat: float = 2e-3, tail: float = 0.25) -> Regime:
+             flat: float = 2e-3, tail: float = 0.25, min_effect: float = MIN_EFFECT) -> Regime:
     """Return the regime of a log-capability trajectory.
 
     Parameters
@@ -178,20 +221,26 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
         The trajectory diverged (a finite-time blow-up in the simulator).
     flat
         Relative growth per cycle (``d ln C / dt``) below which the trailing
-        window counts as flat.
+        window looks flat.
     tail
         Fraction of the trajectory that forms the trailing window.
+    min_effect
+        Smallest gain in ``ln C`` that counts as growth in the plateau rule
+        (see the module docstring).
 
     Returns
     -------
     Regime
-        With the AIC of each law and the trailing window's growth.
+        With the AIC of each law, the trailing window's growth, the gain left
+        to the fitted ceiling and the extrapolated gain.
 
     Examples
     --------
     >>> t = np.arange(100.0)
     >>> classify(t, 0.05 * t).regime
     'exponential'
+    >>> classify(np.arange(300.0), np.log(50) - np.log1p(np.exp(-0.05 * (np.arange(300.0) - 100)))).regime
+    'plateau'
     """
     ok = np.isfinite(y)
     t, y = np.asarray(t, float)[ok], np.asarray(y, float)[ok]
@@ -201,9 +250,13 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
         t, y = t[keep], y[keep]
     if len(t) < 6:
         return Regime("plateau" if not diverged else "takeoff", "none", {}, math.nan, math.nan)
-    aic = fit_laws(t, y)
+    fitted = fit_laws_with_parameters(t, y)
+    aic = {name: value for name, (value, _) in fitted.items()}
     n_tail = max(6, int(len(t) * tail))
     slope, low = trend(t[-n_tail:], y[-n_tail:])
+    window = float(t[-1] - t[-n_tail])
+    gain = max(slope, 0.0) * window
+    gap = _ceiling_gap(fitted["saturating"][1], float(t[-1] - t[0]))
     candidates = dict(aic)
     if slope >= flat and low > 0:
         # Still clearly growing at the end: whatever bends early, it is no plateau.
@@ -219,7 +272,16 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
     if diverged:
         regime = "takeoff"
     elif slope < flat:
-        regime = "apparent_plateau" if low > 0 else "plateau"
+        # Looks flat: judge by effect size, never by the trend test alone (any slope
+        # of a noise-free curve is significant). See the module docstring.
+        saturating = aic["saturating"] - min(aic.values()) < 2.0
+        # The fitted ceiling lies within one more window's growth at the current
+        # rate: the rate must decay toward zero.
+        decays = saturating and gap < gain
+        if (saturating and gap < min_effect) or gain < min_effect or low <= 0:
+            regime = "plateau"
+        elif not decays and _recent_slope(t[-n_tail:], y[-n_tail:]) * window >= min_effect:
+            regime = "apparent_plateau"
     elif regime == "takeoff" and not (
         candidates["exponential"] - candidates["hyperbolic"] >= TAKEOFF_EVIDENCE
         and np.isfinite(high_t) and high_t < t[-1] + 2 * (t[-1] - t[0])
@@ -227,4 +289,18 @@ def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool =
         # A singularity needs strong evidence: the hyperbolic law well ahead of the
         # exponential one, and the returns-law blow-up (its whole interval) close.
         regime = "exponential"
-    return Regime(regime, law, aic, slope, low, t_star, low_t, high_t)
+    return Regime(regime, law, aic, slope, low, t_star, low_t, high_t, gap, gain)
+
+
+def _ceiling_gap(params: NDArray[np.float64] | None, end: float) -> float:
+    """Return the saturating fit's gain left at ``end``: ``ln K`` minus the fitted value there."""
+    if params is None:
+        return math.nan
+    _, a, t0 = params
+    return float(np.logaddexp(0.0, -a * (end - t0)))
+
+
+def _recent_slope(t: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Return the OLS slope of the second half of a window: its current growth rate."""
+    half = len(t) // 2
+    return float(stats.linregress(t[half:], y[half:]).slope)

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from analysis.growth import MIN_EFFECT
 from analysis.world import reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
@@ -150,6 +151,7 @@ def summarize(
         config = configs.get(rid, {})
         loaded = reduce_domains(run)
         capacity = float(config_value(config, "capacity.home", np.nanmax(loaded["instances"].values)))
+        min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
         acc = by_variant.setdefault(labels[i], VariantCurves(t))
@@ -164,7 +166,7 @@ def summarize(
             rows.append(
                 base
                 | {"seed": int(loaded[schema.SEED].values[s])}
-                | world_row(loaded.isel({schema.SEED: s}), t, capacity)
+                | world_row(loaded.isel({schema.SEED: s}), t, capacity, min_effect=min_effect)
                 | {"run_id": rid, "variant": labels[i]}
             )
         if progress is not None:

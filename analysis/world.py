@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from analysis import events
-from analysis.growth import classify
+from analysis.growth import MIN_EFFECT, classify
 from results import schema
 from results.provenance import config_value
 
@@ -99,8 +99,9 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
         :func:`results.schema.run_dataset` makes them). Already averaged over
         domains is fine too.
     config
-        The run's resolved config (``capacity.home`` is read; without it the
-        run's peak home instances stand in).
+        The run's resolved config: ``capacity.home`` (without it the run's peak
+        home instances stand in) and ``analysis.min_effect`` (the plateau rule's
+        minimum effect in ``ln C``; default :data:`analysis.growth.MIN_EFFECT`).
 
     Returns
     -------
@@ -112,7 +113,9 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
     t = loaded[schema.CYCLE].values.astype(float)
     capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
                                   if loaded[schema.INSTANCES].size else math.nan))
-    rows = [world_row(loaded.isel({schema.SEED: s}), t, capacity) for s in range(loaded.sizes[schema.SEED])]
+    min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
+    rows = [world_row(loaded.isel({schema.SEED: s}), t, capacity, min_effect=min_effect)
+            for s in range(loaded.sizes[schema.SEED])]
     data = {
         name: (schema.SEED, np.array([r[name] for r in rows], dtype=str if name in CATEGORICAL else float))
         for name in WORLD_COLUMNS
@@ -124,7 +127,9 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
     )
 
 
-def world_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
+def world_row(
+    w: xr.Dataset, t: np.ndarray, capacity: float, *, min_effect: float = MIN_EFFECT
+) -> dict[str, Any]:
     """Return one world's columns from its domain-averaged variables (``(cycle,)`` each)."""
     theta = w[schema.ABILITY].values.astype(float)
     score = w[schema.SCORE].values.astype(float)
@@ -137,9 +142,9 @@ def world_row(w: xr.Dataset, t: np.ndarray, capacity: float) -> dict[str, Any]:
         if np.isfinite(jump_cycle) and ((t >= jump_cycle) & np.isfinite(theta)).sum() >= 20
         else np.ones_like(t, bool)
     )
-    regime = classify(t[after], theta[after], diverged=diverged >= 0)
+    regime = classify(t[after], theta[after], diverged=diverged >= 0, min_effect=min_effect)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)))
+        score_regime = classify(t[after], np.log(np.clip(score[after], 1e-6, None)), min_effect=min_effect)
     total = np.nan_to_num(w[schema.INSTANCES].values) + np.nan_to_num(w[schema.INSTANCES_EXTERNAL].values)
     rows = w[schema.RESULTS_ROWS].values.astype(float)
     finite_rows = rows[np.isfinite(rows) & (rows > 0)]

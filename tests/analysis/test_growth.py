@@ -34,7 +34,7 @@ def test_blowup_estimate_of_the_deterministic_limit() -> None:
     theta, _ = deterministic(1.5)
     regime = classify(np.arange(200.0), theta, diverged=True)
     t_star = 1 / (K * (1.5 - 1))
-    assert abs(regime.blowup_cycle - t_star) <= 0.1 * t_star, regime
+    assert abs(regime.blowup_cycle - t_star) <= 1e-3, regime  # README: within 1%; measured 7e-8
     assert regime.blowup_low <= regime.blowup_cycle <= regime.blowup_high
 
 
