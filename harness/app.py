@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
+
 #: conf/ sits next to the packages in the source tree (an editable install).
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -30,7 +32,8 @@ def task(cfg: Any) -> Any:
     hydra = HydraConfig.get()
     multirun = hydra.mode == RunMode.MULTIRUN
     try:
-        store = default_store(cfg, base_dir=hydra.sweep.dir if multirun else hydra.runtime.output_dir)
+        store = default_store(cfg, base_dir=hydra.sweep.dir if multirun else hydra.runtime.output_dir,
+                              key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         index = int(OmegaConf.select(hydra, "job.num", default=0))  # type: ignore[arg-type]  # unset in one run
         spec = job_spec(cfg, list(hydra.overrides.task), index=index, store=store,
                         job_dir=hydra.runtime.output_dir)
@@ -41,11 +44,43 @@ def task(cfg: Any) -> Any:
     if sweep_store.is_done(spec.run_id):
         print(f"run {spec.run_id} is already in {store}; nothing to do")
         return None
-    result = run_job(spec)
+    try:
+        result = run_job(spec)
+    except ConfigError as err:  # found when the run starts: it would not fit in memory
+        print(f"takeoff: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     if not multirun:
         print(f"wrote run {result.run_id} ({result.seconds:.2f} s) to {store}")
         print(f"next: takeoff-report {store} --out report")
     return result
+
+
+class OutputDirCheck(Callback):
+    """Hydra callback: stop with one line and exit 2 when the output directory cannot be used.
+
+    Hydra makes ``hydra.run.dir`` / ``hydra.sweep.dir`` itself, and a file or a
+    read-only place there ends in a traceback. This runs first (``hydra.callbacks``
+    in ``conf/config.yaml``).
+    """
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        """Check ``hydra.run.dir`` before Hydra makes it."""
+        _check_dir(str(config.hydra.run.dir), "hydra.run.dir")
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Check ``hydra.sweep.dir`` before the sweeper makes it."""
+        _check_dir(str(config.hydra.sweep.dir), "hydra.sweep.dir")
+
+
+def _check_dir(path: str, key: str) -> None:
+    from harness.compose import writable_dir
+    from loops.params import ConfigError
+
+    try:
+        writable_dir(path, key)
+    except ConfigError as err:
+        print(f"takeoff: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main() -> None:

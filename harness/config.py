@@ -170,6 +170,7 @@ def to_run_config(cfg: Any) -> RunConfig:
         with open_dict(cfg):
             del cfg["hydra"]
     _thaw(cfg)
+    _check_keys(cfg, RunConfig)
     if OmegaConf.get_type(cfg) is not RunConfig:
         cfg = OmegaConf.merge(_schema(), cfg)
     run = OmegaConf.to_object(cfg)
@@ -178,6 +179,31 @@ def to_run_config(cfg: Any) -> RunConfig:
     converted: RunConfig = _tuples(run)
     validate(converted)
     return converted
+
+
+def _check_keys(node: Any, schema: type, prefix: str = "") -> None:
+    """Fail with a :class:`ConfigError` naming the first key the schema does not have.
+
+    Hydra lets ``+foo=1`` add a key anywhere; the run config would then fail
+    deep inside OmegaConf with a traceback. Say which key, and what is known.
+    """
+    import typing
+
+    from omegaconf import DictConfig
+
+    if not isinstance(node, DictConfig):
+        return
+    hints = typing.get_type_hints(schema)
+    known = [f.name for f in dataclasses.fields(schema)]
+    for key in map(str, node.keys()):
+        name = f"{prefix}{key}"
+        if key not in known:
+            where = f" under {prefix[:-1]}" if prefix else ""
+            raise ConfigError(f"{name} is not a takeoff config key; known{where}: {known} "
+                              f"(remove the override, or check its spelling)")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+            _check_keys(node._get_node(key), kind, f"{name}.")
 
 
 def _tuples(obj: Any) -> Any:

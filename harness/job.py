@@ -25,9 +25,12 @@ from results.provenance import config_value
 
 log = logging.getLogger(__name__)
 
-#: Keys left out of a run's identity: where it is written is not what it is.
 #: Keys that do not change a run's results: where it is stored and which engine computed it.
 NOT_IDENTITY = ("store", "engine")
+
+#: The code that computes a run's numbers: the simulator and the suites, with every
+#: project module they import (``loops.sources.closure``).
+MODEL_CODE = ("loops", "harness.suites")
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,24 @@ def plain(obj: Any) -> Any:
     return obj
 
 
+@functools.cache
+def model_digest() -> str:
+    """Return the digest of the model's code (:data:`MODEL_CODE`), computed once per process.
+
+    Comments, docstrings and blank lines do not count (:func:`loops.sources.code_text`);
+    any other edit gives a new digest, hence new run ids, so a rerun recomputes.
+    """
+    from loops import sources
+
+    return sources.digest(sources.closure(MODEL_CODE))
+
+
 def identity(run: RunConfig) -> dict[str, Any]:
-    """Return the part of a run config that defines the run (``store`` left out)."""
+    """Return what defines a run: its config (``NOT_IDENTITY`` left out) and ``model_digest``."""
     data: dict[str, Any] = plain(run)
     for key in NOT_IDENTITY:
         data.pop(key, None)
+    data["model_digest"] = model_digest()
     return data
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from loops import memory
 from loops.config import WorldConfig
 from loops.engine import Engine, select
 from loops.random import DRAWS_PER_SLOT, Streams
@@ -81,6 +82,12 @@ def simulate(
     Trajectory
         The record, ``(seed, cycle[, domain])`` arrays.
 
+    Raises
+    ------
+    loops.params.ConfigError
+        When the run would need more memory than this machine has available
+        (:mod:`loops.memory`), before anything is allocated.
+
     Examples
     --------
     >>> from harness.config import TasksConfig
@@ -94,6 +101,7 @@ def simulate(
     if not 1 <= n_domains <= MAX_DOMAINS:
         raise ValueError(f"{n_domains} domains; allowed: 1..{MAX_DOMAINS}")
     seeds = np.asarray(seed_indices, dtype=np.int64)
+    memory.check(world, seeds=len(seeds), cycles=cycles, record_every=record_every, domains=n_domains)
     state = initial_population(world, len(seeds), n_domains)
     streams = Streams(run_seed, seeds.tolist())
     impl = engine if isinstance(engine, Engine) else select(engine)

@@ -5,6 +5,11 @@ eight times faster and needs numba. ``auto`` takes numba when it imports and
 falls back to numpy with a warning otherwise. The choice is the run config's
 ``engine`` key; it does not change a run's results, so it is not part of the
 run's identity.
+
+A compiled twin whose sources changed since it was last checked against its
+numpy original (:mod:`loops.twins`) is never run: ``auto`` runs the numpy
+stages, with one warning naming what changed, and ``numba`` fails with a
+:class:`ConfigError` saying what to do.
 """
 
 from __future__ import annotations
@@ -60,12 +65,30 @@ def numba_installed() -> bool:
 
 
 def check_engine(name: str) -> None:
-    """Fail with a :class:`ConfigError` naming the key if ``engine`` cannot be used."""
+    """Fail with a :class:`ConfigError` naming the key if ``engine`` cannot be used.
+
+    Under ``auto``, warn (once per process) when a compiled twin is stale.
+    """
     if name not in ENGINES:
         raise ConfigError(f"engine={name!r} is unknown; allowed: {list(ENGINES)}")
     if name == "numba" and not numba_installed():
         raise ConfigError("engine='numba' but numba is not installed; "
                           "pip install numba, or set engine=numpy (same results, slower)")
+    from loops import twins  # here, so that ``python -m loops.twins`` runs it first
+
+    if name != "numpy" and twins.stale():
+        if name == "numba":
+            raise ConfigError(f"engine='numba' but {twins.explain(twins.stale())}; {twins.RENEW}; "
+                              f"or set engine=auto or engine=numpy to run the numpy stages")
+        _warn_stale()
+
+
+@functools.cache
+def _warn_stale() -> None:
+    from loops import twins
+
+    log.warning("engine=auto runs the numpy stages (about eight times slower): %s; to compile again, %s",
+                twins.explain(twins.stale()), twins.RENEW)
 
 
 @functools.cache
@@ -77,8 +100,10 @@ def select(name: str = "auto") -> Engine:
     >>> select("numpy").name
     'numpy'
     """
+    from loops import twins
+
     check_engine(name)
-    if name != "numpy":
+    if name != "numpy" and not twins.stale():
         try:
             return _compiled()
         except ImportError as err:
