@@ -171,8 +171,8 @@ def run_job(spec: JobSpec) -> JobResult:
     worker = _worker_address()
     handler = _job_log(spec.job_dir)
     try:
-        log.info("job %d (%s) run %s on %s pid %d worker %s", spec.index, " ".join(spec.overrides),
-                 spec.run_id, socket.gethostname(), os.getpid(), worker)
+        log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
+                 spec.run_id, socket.gethostname(), os.getpid(), worker, _batch_job())
         _inject_faults(spec.run)
         run = spec.run
         traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
@@ -188,6 +188,14 @@ def run_job(spec: JobSpec) -> JobResult:
         if handler is not None:
             logging.getLogger().removeHandler(handler)
             handler.close()
+
+
+def _batch_job() -> str:
+    """Return " slurm job ID" (or " pbs job ID") in a batch job's worker, else ""."""
+    for var, system in (("SLURM_JOB_ID", "slurm"), ("PBS_JOBID", "pbs")):
+        if os.environ.get(var):
+            return f" {system} job {os.environ[var]}"
+    return ""
 
 
 def _worker_address() -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from omegaconf import OmegaConf, open_dict
 import results
 from harness.compose import default_store, job_spec
 from harness.job import JobResult, JobSpec, run_job
-from harness.launcher.cluster import Connection
+from harness.launcher.cluster import ClusterError, Connection, import_jobqueue
 from harness.launcher.config import CLUSTERS
 from loops.params import ConfigError
 
@@ -50,7 +51,36 @@ def _params(launcher: Any) -> dict[str, Any]:
     for key in ("n_workers", "jobs", "retries"):
         if int(params.get(key, 0)) < 0:
             raise ConfigError(f"hydra.launcher.{key}={params[key]!r} is out of range; allowed: >= 0")
+    if not float(params.get("connect_timeout", 10)) > 0:
+        raise ConfigError(
+            f"hydra.launcher.connect_timeout={params['connect_timeout']!r} is out of range; allowed: > 0")
+    # Batch jobs write their logs beside the sweep's (sbatch would write them in the current directory).
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir)).absolute()
+    params.setdefault("log_directory", str(sweep_dir / "batch-logs"))
     return params
+
+
+def resume_command(sweep_dir: str | os.PathLike[str], argv: Sequence[str] | None = None) -> str:
+    """Return the shell command that resumes a sweep: its overrides and its absolute sweep directory.
+
+    ``hydra.launcher.rerun`` is left out (a resume keeps what is complete).
+
+    Examples
+    --------
+    >>> resume_command("/tmp/s", ["/venv/bin/takeoff", "-m", "seeds=2", "hydra.sweep.dir=s", "a=x y"])
+    "takeoff -m seeds=2 'a=x y' hydra.sweep.dir=/tmp/s"
+    """
+    args = list(sys.argv if argv is None else argv)
+    program = os.path.basename(args[0]) if args else "takeoff"
+    if not program.startswith("takeoff"):
+        program = "takeoff"
+    dropped = ("hydra.sweep.dir", "hydra.launcher.rerun")
+    kept = [a for a in args[1:] if a not in ("-m", "--multirun") and a.split("=", 1)[0].lstrip("+~") not in dropped]
+    return shlex.join([program, "-m", *kept, f"hydra.sweep.dir={Path(sweep_dir).absolute()}"])
+
+
+def _say_resume(sweep_dir: Path) -> None:
+    print(f"takeoff: resume with: {resume_command(sweep_dir)}", file=sys.stderr, flush=True)
 
 
 class SweepComposer:
@@ -143,18 +173,26 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     for noisy in ("distributed", "tornado", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    connecting: Future[Connection] | None = None
     try:
         params = _params(launcher)
         connecting = _connect_in_background(params)
         specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
         store = results.SweepStore(specs[0].store) if specs else None
-    except (ConfigError, results.StoreError) as err:
+        if connecting is not None and params["address"]:
+            connecting.result()  # an unreachable scheduler stops the sweep before it starts
+    except (ConfigError, results.StoreError, ClusterError) as err:
         _close(connecting)
         print(f"takeoff: {err}", file=sys.stderr)
         print("takeoff: no job was started", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        _close(connecting)
+        print("\ntakeoff: interrupted before any job started", file=sys.stderr)
+        raise SystemExit(130) from None
     assert store is not None
-    Path(str(launcher.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
 
     status = store.status()
     todo = [s for s in specs if params["rerun"] or status.get(s.run_id) != "done"]
@@ -166,11 +204,20 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     outcomes: dict[int, JobResult | BaseException] = {}
     closing: threading.Thread | None = None
     if todo:
+        _say_resume(sweep_dir)
         if params["rerun"]:
             # A forced rerun replaces the runs it recomputes; they are the store's own.
             for spec in todo:
                 store.forget(spec.run_id)
-        outcomes, closing = _execute(todo, params, connecting)
+        try:
+            outcomes, closing = _execute(todo, params, connecting)
+        except ClusterError as err:
+            print(f"takeoff: {err}", file=sys.stderr)
+            _say_resume(sweep_dir)
+            raise SystemExit(2) from None
+        except BaseException:
+            _say_resume(sweep_dir)
+            raise
     else:
         _close(connecting)
     failed = {i: o for i, o in outcomes.items() if isinstance(o, BaseException)}
@@ -203,6 +250,7 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     if closing is not None:
         closing.join()  # the workers stopped while the store was consolidated
     if failed:
+        _say_resume(sweep_dir)
         raise SweepFailed(1)
     return returns
 
@@ -211,6 +259,8 @@ def _connect_in_background(params: dict[str, Any]) -> Future[Connection] | None:
     """Start the cluster while the driver composes the jobs (it takes seconds); None for ``sync``."""
     if params["cluster"] == "sync" and not params["address"]:
         return None
+    if params["cluster"] in ("slurm", "pbs") and not params["address"]:
+        import_jobqueue(str(params["cluster"]))  # here, on the main thread (it installs a signal handler)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takeoff-connect")
     future = pool.submit(Connection, params)
     pool.shutdown(wait=False)
@@ -239,7 +289,11 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
                 bar.update()
             return outcomes, None
         assert connecting is not None
-        connection = connecting.result()
+        try:
+            connection = connecting.result()
+        except KeyboardInterrupt:  # while the cluster starts: it is closed once started
+            _close(connecting)
+            raise
         finished = False
         try:
             client = connection.client
@@ -271,7 +325,7 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
         bar.close()
         print(
             "\ntakeoff: interrupted; workers shut down; the store keeps every run completed so far. "
-            "Run the same command again to finish the sweep.",
+            "Run the command below to finish the sweep.",
             file=sys.stderr,
         )
         raise SystemExit(130) from None

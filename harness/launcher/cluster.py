@@ -5,24 +5,113 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def jobqueue_cluster(kind: str, kwargs: dict[str, Any]) -> Any:
-    """Return a dask-jobqueue cluster (``slurm`` or ``pbs``) built from passthrough ``kwargs``."""
+class ClusterError(Exception):
+    """The cluster could not be reached or started; the message is one line for the user."""
+
+
+def import_jobqueue(kind: str) -> Any:
+    """Import dask-jobqueue, keeping this process's SIGINT handler.
+
+    dask-jobqueue's ``runner`` module installs a SIGINT handler (``sys.exit()``)
+    when it is imported, which only works on the main thread and would replace
+    the launcher's Ctrl-C handling (and with it the cancelling of the batch
+    jobs). Call this on the main thread before the cluster is started in
+    another; the previous handler is restored after the import.
+    """
+    previous = signal.getsignal(signal.SIGINT)
     try:
         import dask_jobqueue
     except ImportError as err:  # pragma: no cover - dask-jobqueue is in the test extra
-        raise RuntimeError(
+        raise ClusterError(
             f"hydra.launcher.cluster={kind} needs dask-jobqueue: pip install 'takeoff[jobqueue]'"
         ) from err
-    make: Any = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]  # type: ignore[attr-defined]
-    options: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GiB"}
+    finally:
+        if previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+    return dask_jobqueue
+
+
+#: Seconds a batch job's workers wait for a lost scheduler (the sweep's process) before
+#: they stop and end their job.
+DEATH_TIMEOUT = 20
+
+
+class Submissions:
+    """The answers of the batch system to a cluster's job submissions: job ids or errors."""
+
+    def __init__(self) -> None:
+        self.job_ids: list[str] = []
+        self.errors: list[str] = []
+        self.changed = threading.Condition()
+
+    def add(self, job_id: str | None, error: str | None) -> None:
+        """Record one answer."""
+        with self.changed:
+            if job_id is not None:
+                self.job_ids.append(job_id)
+            if error is not None:
+                self.errors.append(error)
+            self.changed.notify_all()
+
+    def wait(self, n: int, timeout: float, what: str) -> list[str]:
+        """Return the job ids once ``n`` jobs are submitted; raise :class:`ClusterError` on a refusal."""
+        with self.changed:
+            answered = self.changed.wait_for(lambda: self.errors or len(self.job_ids) >= n, timeout)
+            if self.errors:
+                raise ClusterError(f"{what} refused the worker job: {self.errors[0]}")
+            if not answered:
+                raise ClusterError(f"{what} did not answer the worker job submission within {timeout:g} s")
+            return list(self.job_ids)
+
+
+def _refusal(err: BaseException) -> str:
+    """Return the batch system's own message from a failed submission, on one line."""
+    text = str(err)
+    if "stderr:" in text:  # dask-jobqueue's RuntimeError quotes the command's stderr
+        lines = [line.strip() for line in text.split("stderr:", 1)[1].splitlines() if line.strip()]
+        if lines:
+            return "; ".join(lines)
+    return " ".join(text.split()) or type(err).__name__
+
+
+def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions | None = None,
+                     dashboard: bool = False) -> Any:
+    """Return a dask-jobqueue cluster (``slurm`` or ``pbs``) built from passthrough ``kwargs``.
+
+    Each job's submission is recorded in ``submissions`` (its id, or the batch
+    system's refusal): dask-jobqueue itself only logs a refused submission, and
+    a sweep would wait forever for its workers.
+    """
+    dask_jobqueue = import_jobqueue(kind)
+    from distributed.core import Status
+    make: Any = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    record = submissions or Submissions()
+
+    class Job(make.job_cls):  # type: ignore[name-defined,misc]
+        async def start(self) -> None:
+            try:
+                await super().start()
+            except Exception as err:
+                self.status = Status.failed  # so that closing the cluster does not trip on it
+                record.add(None, _refusal(err))
+                raise
+            record.add(str(self.job_id), None)
+
+    options: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GiB", "death_timeout": DEATH_TIMEOUT}
     options.update(kwargs)
-    return make(**options)
+    scheduler = dict(options.pop("scheduler_options", None) or {})
+    # The scheduler's HTTP server: the dashboard on any free port, or nothing but
+    # Dask's health routes on a free loopback port (never 8787).
+    scheduler.setdefault("dashboard", dashboard)
+    scheduler.setdefault("dashboard_address", ":0" if dashboard else "127.0.0.1:0")
+    return make(job_cls=Job, scheduler_options=scheduler, **options)
 
 
 _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -52,7 +141,14 @@ def warm_worker() -> None:
 
 
 class Connection:
-    """A Dask client for a sweep and the cluster it started, if any (closed together)."""
+    """A Dask client for a sweep and the cluster it started, if any (closed together).
+
+    Raises
+    ------
+    ClusterError
+        The scheduler at ``address`` did not answer within ``connect_timeout``,
+        or the batch system refused (or did not answer) a worker job.
+    """
 
     def __init__(self, params: dict[str, Any]) -> None:
         import dask
@@ -60,7 +156,10 @@ class Connection:
 
         quiet_dask_logs()
         self.cluster: Any = None
+        self.job_ids: list[str] = []
         address = str(params.get("address") or "")
+        timeout = float(params.get("connect_timeout") or 10)
+        dashboard = bool(params.get("dashboard"))
         # A worker that dies twice on the same job marks it failed (KilledWorker)
         # instead of being restarted three times, the default.
         # Dask's nannies make glibc return freed memory at 64 KiB; the numpy
@@ -74,24 +173,58 @@ class Connection:
                               "distributed.worker.multiprocessing-method": _START_METHOD,
                               "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**28}):
             if address:
-                self.client = Client(address, timeout="30s")
+                try:
+                    self.client = Client(address, timeout=f"{timeout}s")
+                except (OSError, TimeoutError) as err:
+                    raise ClusterError(
+                        f"hydra.launcher.address={address} is unreachable: no Dask scheduler answered "
+                        f"within {timeout:g} s (hydra.launcher.connect_timeout); check the address, "
+                        "or leave it empty to start a LocalCluster"
+                    ) from err
             elif params["cluster"] in ("slurm", "pbs"):
-                self.cluster = jobqueue_cluster(params["cluster"], dict(params.get("jobqueue") or {}))
-                self.cluster.scale(jobs=int(params.get("jobs") or 1))
-                self.client = Client(self.cluster)
+                self._start_jobqueue(params, timeout, dashboard)
             else:
                 n = int(params.get("n_workers") or 0) or os.cpu_count() or 1
                 self.cluster = LocalCluster(
                     n_workers=n, threads_per_worker=1, processes=True,
-                    dashboard_address=":0" if params.get("dashboard") else None,
+                    dashboard_address=":0" if dashboard else None,
+                    # Without the dashboard the scheduler still serves Dask's health
+                    # routes: on a free loopback port, never 8787.
+                    scheduler_kwargs={} if dashboard else {"dashboard": False,
+                                                           "dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.CRITICAL,  # job errors are reported by the launcher
                 )
                 self.client = Client(self.cluster)
-                if params.get("dashboard") and self.cluster.dashboard_link:
+                if dashboard and self.cluster.dashboard_link:
                     print(f"takeoff: LocalCluster of {n} workers, dashboard {self.cluster.dashboard_link}",
                           flush=True)
         if self.cluster is not None and not address and params["cluster"] == "local":
             self.client.run(warm_worker)
+
+    def _start_jobqueue(self, params: dict[str, Any], timeout: float, dashboard: bool) -> None:
+        from distributed import Client
+
+        kind = str(params["cluster"])
+        options = dict(params.get("jobqueue") or {})
+        if params.get("log_directory"):
+            options.setdefault("log_directory", str(params["log_directory"]))
+        submissions = Submissions()
+        self.cluster = jobqueue_cluster(kind, options, submissions, dashboard=dashboard)
+        try:
+            jobs = int(params.get("jobs") or 1)
+            self.cluster.scale(jobs=jobs)
+            # The batch system answers a submission at once; a refusal (an unknown
+            # partition or account, a walltime over the limit) ends the sweep here.
+            self.job_ids = submissions.wait(jobs, max(3 * timeout, 30.0),
+                                            "sbatch" if kind == "slurm" else "qsub")
+            self.job_ids.sort(key=lambda job_id: (len(job_id), job_id))
+            self.client = Client(self.cluster)
+        except BaseException:
+            self.cluster.close()
+            raise
+        noun = "Slurm" if kind == "slurm" else "PBS"
+        print(f"takeoff: {noun} worker jobs {', '.join(self.job_ids)} submitted"
+              + (f", dashboard {self.cluster.dashboard_link}" if dashboard else ""), flush=True)
 
     def close(self) -> None:
         """Close the client, then the cluster this connection started."""

@@ -17,6 +17,10 @@ class DaskLauncherConf:
     address
         An existing Dask scheduler (``tcp://host:8786``). Empty: start a cluster
         of kind ``cluster``.
+    connect_timeout
+        Seconds to wait for the scheduler at ``address`` (and, times three, at
+        least 30 s, for the batch system to answer a worker job's submission)
+        before the sweep stops with exit 2.
     cluster
         ``local``: a LocalCluster sized to the machine (processes, one thread
         each: Hydra's job state is not thread-safe). ``sync``: run the jobs in
@@ -25,21 +29,27 @@ class DaskLauncherConf:
     n_workers
         Worker processes of a LocalCluster (0: one per core).
     jobs
-        Batch jobs a dask-jobqueue cluster scales to.
+        Batch jobs a dask-jobqueue cluster scales to (one worker each).
     jobqueue
         Keyword arguments passed to ``SLURMCluster`` / ``PBSCluster``
-        (``cores``, ``memory``, ``queue``, ``walltime``, ``account``, ...).
+        (``cores``, ``memory``, ``queue``, ``walltime``, ``account``,
+        ``death_timeout``, ...). Defaults: one core, 4 GiB, workers that end
+        their batch job 20 s after losing the sweep's process, job logs in
+        ``batch-logs/`` of the sweep directory.
     retries
         Times a failed job is retried before it is recorded as failed.
     rerun
         Run every job even if its run is already complete in the store
         (default: resume, running only what is missing or failed).
     dashboard
-        Serve a LocalCluster's dashboard and print its link.
+        Serve the cluster's dashboard on a free port and print its link. Off:
+        no dashboard is served (Dask's health routes listen on a free loopback
+        port, never 8787).
     """
 
     _target_: str = "hydra_plugins.takeoff_launcher.dask_launcher.DaskLauncher"
     address: str = ""
+    connect_timeout: float = 10.0
     cluster: str = "local"
     n_workers: int = 0
     jobs: int = 1

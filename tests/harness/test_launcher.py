@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import re
+import shlex
 import signal
+import socket
+import struct
 import subprocess
+import sys
+import termios
 import time
 from pathlib import Path
 
@@ -147,12 +155,28 @@ def _sweep_args(workdir: Path, name: str) -> list[str]:
             f"hydra.sweep.dir={workdir}/{name}", "hydra.launcher.n_workers=1"]
 
 
-def _wait_for_runs(store: Path, n: int, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+def _done(store: Path) -> int:
+    """Return the number of runs the store calls done (never a count of files, which may be half-made)."""
+    if not (store / "zarr.json").exists():
+        return 0
+    return sum(s == "done" for s in results.SweepStore(store, create=False).status().values())
+
+
+def _wait_for_runs(store: Path, n: int, proc: subprocess.Popen[str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
-    while not (store / "done").is_dir() or len(os.listdir(store / "done")) < n:
+    while _done(store) < n:
         assert proc.poll() is None, f"sweep ended early: {proc.communicate()}"
         assert time.monotonic() < deadline, "no run completed in time"
-        time.sleep(0.1)
+        time.sleep(0.05)
+
+
+def _resume_command(stderr: str) -> list[str]:
+    """Return the resume command the sweep printed, with the installed ``takeoff``."""
+    found = re.findall(r"takeoff: resume with: (.*)", stderr)
+    assert found, stderr
+    command = shlex.split(found[-1])
+    assert command[0] == "takeoff", command
+    return command[1:]
 
 
 @pytest.mark.slow
@@ -160,11 +184,17 @@ def test_killed_sweep_resumes_to_the_uninterrupted_store(workdir: Path) -> None:
     proc = popen_takeoff(*_sweep_args(workdir, "killed"), cwd=workdir)
     store = workdir / "killed" / "results.zarr"
     _wait_for_runs(store, 2, proc)
+    # Freeze the driver and its workers at once, then count: nothing changes between
+    # the count and the kill, however long a job takes.
+    os.killpg(proc.pid, signal.SIGSTOP)
+    partial = _done(store)
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    partial = len(os.listdir(store / "done"))
-    assert partial < 8, "the sweep finished before it could be killed"
-    rerun = takeoff(*_sweep_args(workdir, "killed"), cwd=workdir)
+    _, err = proc.communicate(timeout=60)
+    assert 2 <= partial < 8, "the sweep finished before it could be killed"
+    # The command the sweep printed when it started resumes it, from any directory.
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    rerun = takeoff(*_resume_command(err), cwd=elsewhere)
     assert rerun.returncode == 0, explain(rerun)
     assert f"{partial} already complete" in rerun.stdout, rerun.stdout
     whole = takeoff(*_sweep_args(workdir, "whole"), cwd=workdir)
@@ -181,6 +211,9 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_readable_store(workdir: Path) -> None
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0, out
     assert "interrupted" in err, err
+    # No worker's traceback: the message, then the command that resumes the sweep.
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.rstrip().splitlines()[-1].startswith("takeoff: resume with: takeoff -m"), err
     # Every process of the sweep (driver, nannies, workers) is gone.
     deadline = time.monotonic() + 60
     while True:
@@ -219,3 +252,139 @@ def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
         assert done.returncode == 0, explain(done)
     assert "2 already complete" in again.stdout and "0 to run" in again.stdout, again.stdout
     assert "2 to run" in forced.stdout, forced.stdout
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("hydra.launcher.cluster=bogus", "hydra.launcher.cluster='bogus' is unknown; known: ['local', 'sync', 'slurm', 'pbs']"),
+    ("hydra.launcher.n_workers=-1", "hydra.launcher.n_workers=-1 is out of range; allowed: >= 0"),
+    ("hydra.launcher.connect_timeout=0", "hydra.launcher.connect_timeout=0.0 is out of range; allowed: > 0"),
+])
+def test_bad_launcher_key_is_one_line(workdir: Path, override: str, message: str) -> None:
+    done = takeoff("-m", *SMALL, "loop.guard.mode=in_loop,none", override, f"hydra.sweep.dir={workdir}/sweep",
+                   cwd=workdir)
+    assert done.returncode == 2, explain(done)
+    assert done.stderr.splitlines() == [f"takeoff: {message}", "takeoff: no job was started"], done.stderr
+    assert not (workdir / "sweep" / "results.zarr").exists()
+
+
+def test_unreachable_scheduler_fails_within_the_connect_timeout(workdir: Path) -> None:
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    start = time.monotonic()
+    done = takeoff("-m", *SMALL, "loop.guard.mode=in_loop,none", f"hydra.launcher.address={address}",
+                   f"hydra.sweep.dir={workdir}/sweep", cwd=workdir, timeout=120)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 2, explain(done)
+    assert done.stderr.splitlines()[0] == (
+        f"takeoff: hydra.launcher.address={address} is unreachable: no Dask scheduler answered within 10 s "
+        "(hydra.launcher.connect_timeout); check the address, or leave it empty to start a LocalCluster"), done.stderr
+    assert "Traceback" not in done.stderr
+    # The default timeout is 10 s; the rest is Python and Hydra starting (slow on a loaded machine).
+    assert elapsed < 10 + 15, f"took {elapsed:.0f} s"
+
+
+_JOBQUEUE_IN_THE_CONNECT_THREAD = """
+import signal, sys
+from harness.launcher import _core
+from harness.launcher.cluster import ClusterError
+
+def mine(signum, frame):
+    pass
+
+signal.signal(signal.SIGINT, mine)
+params = {"cluster": "slurm", "address": "", "jobs": 1, "jobqueue": {"memory": "1GiB"}, "connect_timeout": 5}
+connecting = _core._connect_in_background(params)
+assert signal.getsignal(signal.SIGINT) is mine, signal.getsignal(signal.SIGINT)
+try:
+    connecting.result()
+except ClusterError as err:
+    print(err)
+"""
+
+
+def test_jobqueue_cluster_starts_in_the_launchers_thread(workdir: Path) -> None:
+    # The factory runs where the launcher runs it: in its connect thread, started
+    # from the main thread. With no Slurm to answer, sbatch's refusal is the error.
+    env = {**os.environ, "SLURM_CONF": str(workdir / "missing.conf"), "PATH": f"{workdir}:{os.environ['PATH']}"}
+    sbatch = workdir / "sbatch"  # an sbatch that refuses, as Slurm's does for a bad option
+    sbatch.write_text("#!/bin/sh\necho 'sbatch: error: no Slurm here' >&2\nexit 1\n")
+    sbatch.chmod(0o755)
+    done = subprocess.run([sys.executable, "-c", _JOBQUEUE_IN_THE_CONNECT_THREAD], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, explain(done)
+    assert done.stdout.strip() == "sbatch refused the worker job: sbatch: error: no Slurm here", explain(done)
+
+
+def test_no_dashboard_port_without_the_dashboard(workdir: Path) -> None:
+    # Port 8787 (the dashboard's default) held here, or by someone else: either way taken.
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("", 8787))
+            holder.listen()
+        except OSError:
+            pass
+        done = takeoff("-m", *SMALL, "loop.guard.mode=in_loop,none", f"hydra.sweep.dir={workdir}/sweep",
+                       "hydra.launcher.n_workers=1", "hydra.launcher.dashboard=false", cwd=workdir)
+    finally:
+        holder.close()
+    assert done.returncode == 0, explain(done)
+    assert "8787" not in done.stderr + done.stdout and "dashboard http" not in done.stdout, explain(done)
+
+
+def test_progress_bar_on_a_terminal(workdir: Path) -> None:
+    # tqdm draws the bar only on a terminal: give the sweep one.
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100 characters
+    try:
+        proc = subprocess.Popen([str(BIN / "takeoff"), "-m", *SMALL, "loop.guard.mode=in_loop,none",
+                                 "seed=0,1", f"hydra.sweep.dir={workdir}/sweep", "hydra.launcher.cluster=sync"],
+                                cwd=workdir, stdin=follower, stdout=follower, stderr=follower)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the last process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=60) == 0, b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    # The bar starts at 0 of 4 and ends at 4 of 4 (tqdm redraws at most every 0.1 s between).
+    assert re.search(r"\rjobs:\s+0%\|.*\| 0/4 ", screen), screen
+    assert re.search(r"\rjobs: 100%\|.*\| 4/4 ", screen), screen
+
+
+def test_retries_rerun_a_failing_job(workdir: Path) -> None:
+    done = takeoff("-m", *SMALL, "fault.raise_in_job=true", "loop.guard.mode=in_loop,none",
+                   f"hydra.sweep.dir={workdir}/sweep", "hydra.launcher.n_workers=1", "hydra.launcher.retries=2",
+                   cwd=workdir)
+    assert done.returncode == 1, explain(done)
+    for index in range(2):
+        attempts = (workdir / "sweep" / str(index) / "job.log").read_text().count(f"job {index} (")
+        assert attempts == 3, f"job {index} ran {attempts} times, not 1 + 2 retries"
+    assert len(results.failures(workdir / "sweep" / "results.zarr")) == 2
+    assert "jobs:" not in done.stdout + done.stderr, "a progress bar drawn on a pipe"
+
+
+def test_rerun_runs_the_failed_jobs_again(workdir: Path) -> None:
+    args = ["-m", *SMALL, "fault.raise_in_job=false,true", "hydra.launcher.cluster=sync"]
+    first = takeoff(*args, cwd=workdir)  # the default sweep directory: multirun/DATE/TIME
+    assert first.returncode == 1, explain(first)
+    assert "1 of 2 jobs failed" in first.stderr, first.stderr
+    command = _resume_command(first.stderr)
+    assert command[-1].startswith(f"hydra.sweep.dir={workdir}/multirun/"), command
+    again = takeoff(*command, cwd=workdir)
+    assert again.returncode == 1, explain(again)
+    assert "2 jobs, 1 already complete" in again.stdout and "1 to run" in again.stdout, again.stdout
+    store = Path(command[-1].split("=", 1)[1]) / "results.zarr"
+    failed = results.failures(store)
+    assert len(failed) == 1 and failed["error"].str.contains("injected fault").all()
+    # The failed job ran twice, once per command, and logged both times.
+    log = (store.parent / "1" / "job.log").read_text()
+    assert log.count("job 1 (") == 2, log
