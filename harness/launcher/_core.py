@@ -75,7 +75,8 @@ def resume_command(sweep_dir: str | os.PathLike[str], argv: Sequence[str] | None
     if not program.startswith("takeoff"):
         program = "takeoff"
     dropped = ("hydra.sweep.dir", "hydra.launcher.rerun")
-    kept = [a for a in args[1:] if a not in ("-m", "--multirun") and a.split("=", 1)[0].lstrip("+~") not in dropped]
+    kept = [a for a in args[1:]
+            if a not in ("-m", "--multirun") and a.split("=", 1)[0].lstrip("+~") not in dropped]
     return shlex.join([program, "-m", *kept, f"hydra.sweep.dir={Path(sweep_dir).absolute()}"])
 
 

@@ -94,7 +94,7 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions
     make: Any = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
     record = submissions or Submissions()
 
-    class Job(make.job_cls):  # type: ignore[name-defined,misc]
+    class Job(make.job_cls):  # type: ignore[misc]
         async def start(self) -> None:
             try:
                 await super().start()

@@ -255,7 +255,8 @@ def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("hydra.launcher.cluster=bogus", "hydra.launcher.cluster='bogus' is unknown; known: ['local', 'sync', 'slurm', 'pbs']"),
+    ("hydra.launcher.cluster=bogus",
+     "hydra.launcher.cluster='bogus' is unknown; known: ['local', 'sync', 'slurm', 'pbs']"),
     ("hydra.launcher.n_workers=-1", "hydra.launcher.n_workers=-1 is out of range; allowed: >= 0"),
     ("hydra.launcher.connect_timeout=0", "hydra.launcher.connect_timeout=0.0 is out of range; allowed: > 0"),
 ])
@@ -278,7 +279,8 @@ def test_unreachable_scheduler_fails_within_the_connect_timeout(workdir: Path) -
     assert done.returncode == 2, explain(done)
     assert done.stderr.splitlines()[0] == (
         f"takeoff: hydra.launcher.address={address} is unreachable: no Dask scheduler answered within 10 s "
-        "(hydra.launcher.connect_timeout); check the address, or leave it empty to start a LocalCluster"), done.stderr
+        "(hydra.launcher.connect_timeout); check the address, or leave it empty to start a LocalCluster"
+    ), done.stderr
     assert "Traceback" not in done.stderr
     # The default timeout is 10 s; the rest is Python and Hydra starting (slow on a loaded machine).
     assert elapsed < 10 + 15, f"took {elapsed:.0f} s"
@@ -306,7 +308,8 @@ except ClusterError as err:
 def test_jobqueue_cluster_starts_in_the_launchers_thread(workdir: Path) -> None:
     # The factory runs where the launcher runs it: in its connect thread, started
     # from the main thread. With no Slurm to answer, sbatch's refusal is the error.
-    env = {**os.environ, "SLURM_CONF": str(workdir / "missing.conf"), "PATH": f"{workdir}:{os.environ['PATH']}"}
+    env = {**os.environ, "SLURM_CONF": str(workdir / "missing.conf"),
+           "PATH": f"{workdir}:{os.environ['PATH']}"}
     sbatch = workdir / "sbatch"  # an sbatch that refuses, as Slurm's does for a bad option
     sbatch.write_text("#!/bin/sh\necho 'sbatch: error: no Slurm here' >&2\nexit 1\n")
     sbatch.chmod(0o755)
@@ -339,7 +342,8 @@ def test_progress_bar_on_a_terminal(workdir: Path) -> None:
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100 characters
     try:
         proc = subprocess.Popen([str(BIN / "takeoff"), "-m", *SMALL, "loop.guard.mode=in_loop,none",
-                                 "seed=0,1", f"hydra.sweep.dir={workdir}/sweep", "hydra.launcher.cluster=sync"],
+                                 "seed=0,1", f"hydra.sweep.dir={workdir}/sweep",
+                                 "hydra.launcher.cluster=sync"],
                                 cwd=workdir, stdin=follower, stdout=follower, stderr=follower)
         os.close(follower)
         chunks = []
@@ -362,7 +366,8 @@ def test_progress_bar_on_a_terminal(workdir: Path) -> None:
 
 def test_retries_rerun_a_failing_job(workdir: Path) -> None:
     done = takeoff("-m", *SMALL, "fault.raise_in_job=true", "loop.guard.mode=in_loop,none",
-                   f"hydra.sweep.dir={workdir}/sweep", "hydra.launcher.n_workers=1", "hydra.launcher.retries=2",
+                   f"hydra.sweep.dir={workdir}/sweep", "hydra.launcher.n_workers=1",
+                   "hydra.launcher.retries=2",
                    cwd=workdir)
     assert done.returncode == 1, explain(done)
     for index in range(2):
