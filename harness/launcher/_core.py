@@ -180,8 +180,10 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         connecting = _connect_in_background(params)
         specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
         store = results.SweepStore(specs[0].store) if specs else None
-        if connecting is not None and params["address"]:
-            connecting.result()  # an unreachable scheduler stops the sweep before it starts
+        if connecting is not None and (params["address"] or params["cluster"] in ("slurm", "pbs")):
+            # An unreachable scheduler, or a worker job the batch system refuses,
+            # stops the sweep before it starts (both answer within seconds).
+            connecting.result()
     except (ConfigError, results.StoreError, ClusterError) as err:
         _close(connecting)
         print(f"takeoff: {err}", file=sys.stderr)
