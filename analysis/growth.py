@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 REGIMES = ("plateau", "apparent_plateau", "polynomial", "exponential", "takeoff")
 #: Longest trajectory fitted as is; longer ones are thinned evenly (first and last kept).
@@ -82,16 +82,78 @@ class Regime:
 
 
 def _fit(model: Any, t: NDArray[np.float64], y: NDArray[np.float64], p0: NDArray[np.float64],
-         bounds: tuple[NDArray[np.float64], NDArray[np.float64]]) -> tuple[Any, float]:
+         bounds: tuple[NDArray[np.float64], NDArray[np.float64]], jac: Any = None) -> tuple[Any, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            params, _ = optimize.curve_fit(model, t, y, p0=p0, bounds=bounds, maxfev=4000)
+            params, _ = optimize.curve_fit(model, t, y, p0=p0, bounds=bounds, maxfev=4000,
+                                           jac=jac if jac is not None else "2-point")
         except (RuntimeError, ValueError):
             return None, math.inf
     resid = y - model(t, *params)
     rss = float(np.dot(resid, resid))
     return params, rss if np.isfinite(rss) else math.inf
+
+
+def _saturating_jacobian(t, log_k, a, t0):  # type: ignore[no-untyped-def]
+    # d/d(log_k, a, t0) of log_k - softplus(-a (t - t0)); softplus' = expit.
+    s = special.expit(-a * (t - t0))
+    return np.stack([np.ones_like(t), s * (t - t0), -s * a], axis=1)
+
+
+def _linear_in(x: NDArray[np.float64], y: NDArray[np.float64], lo: float,
+               hi: float) -> tuple[float, float, float]:
+    """Return ``(intercept, slope, rss)`` of least squares ``y ~ c + s x`` with ``s`` in ``[lo, hi]``.
+
+    With one bounded coefficient the constrained optimum is the free slope
+    clipped to its bounds (the residual sum is a convex quadratic in it once
+    the intercept is profiled out).
+    """
+    xm, ym = float(x.mean()), float(y.mean())
+    dx = x - xm
+    sxx = float(dx @ dx)
+    slope = float(dx @ (y - ym)) / sxx if sxx > 0 else lo
+    slope = min(max(slope, lo), hi)
+    c = ym - slope * xm
+    r = y - c - slope * x
+    return c, slope, float(r @ r)
+
+
+def _grid_rss(x: NDArray[np.float64], y: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
+    """Return the residual sum of :func:`_linear_in` for each row of ``x`` (``(grid, n)``) at once."""
+    with np.errstate(all="ignore"):
+        xm, ym = x.mean(axis=1, keepdims=True), float(y.mean())
+        dx = x - xm
+        sxx = np.einsum("ij,ij->i", dx, dx)
+        slope = np.clip(np.where(sxx > 0, dx @ (y - ym) / sxx, lo), lo, hi)
+        r = (y - ym) - slope[:, None] * dx
+        out = np.einsum("ij,ij->i", r, r)
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+def _profile(basis: Any, y: NDArray[np.float64], lo: float, hi: float, slope_bounds: tuple[float, float],
+             grid: int = 24) -> tuple[NDArray[np.float64] | None, float]:
+    """Fit ``y ~ c + s basis(u)`` over the one nonlinear parameter ``u`` in ``[lo, hi]``.
+
+    A log-spaced grid finds the basin, then bounded Brent refines within the
+    neighbouring grid cells; the linear coefficients are closed-form at every
+    ``u`` (variable projection).
+    """
+    def rss(u: float) -> float:
+        with np.errstate(all="ignore"):
+            value = _linear_in(basis(u), y, *slope_bounds)[2]
+        return value if np.isfinite(value) else math.inf
+
+    us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
+    values = _grid_rss(np.stack([basis(float(u)) for u in us]), y, *slope_bounds)
+    k = int(np.argmin(values))
+    if not np.isfinite(values[k]):
+        return None, math.inf
+    a, b = float(us[max(k - 1, 0)]), float(us[min(k + 1, grid - 1)])
+    found = optimize.minimize_scalar(rss, bounds=(a, b), method="bounded", options={"xatol": 1e-10 * b})
+    u = float(found.x) if found.fun <= values[k] else float(us[k])
+    c, slope, value = _linear_in(basis(u), y, *slope_bounds)
+    return np.array([c, slope, u]), value
 
 
 def _saturating(t, log_k, a, t0):  # type: ignore[no-untyped-def]
@@ -159,16 +221,28 @@ def fit_laws_with_parameters(
                        ([-np.inf, 1e-6, span + 1e-3], [np.inf, 1e3, 2 * span])),
     }
     out: dict[str, tuple[float, NDArray[np.float64] | None]] = {}
-    for name, (model, p0, bounds) in fits.items():
-        lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
-        with np.errstate(invalid="ignore"):
-            inner_lo = np.where(np.isfinite(lo), lo + 1e-9 * (np.abs(lo) + 1), lo)
-            inner_hi = np.where(np.isfinite(hi), hi - 1e-9 * (np.abs(hi) + 1), hi)
-        p0 = np.clip(np.asarray(p0, float), inner_lo, inner_hi)
-        params, rss = _fit(model, t, y, p0, (lo, hi))
-        k = len(p0)
-        aic = n * math.log(max(rss, floor) / n) + 2 * k if params is not None else math.inf
-        out[name] = (aic, params)
+
+    def aic(rss: float, k: int) -> float:
+        return n * math.log(max(rss, floor) / n) + 2 * k if np.isfinite(rss) else math.inf
+
+    # Exponential: linear least squares, closed form.
+    c, b, rss = _linear_in(t, y, -math.inf, math.inf)
+    out["exponential"] = (aic(rss, 2), np.array([c, b]))
+    # Saturating: two nonlinear parameters; trust-region fit with the analytic Jacobian.
+    model, p0, bounds = fits["saturating"]
+    lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
+    with np.errstate(invalid="ignore"):
+        inner_lo = np.where(np.isfinite(lo), lo + 1e-9 * (np.abs(lo) + 1), lo)
+        inner_hi = np.where(np.isfinite(hi), hi - 1e-9 * (np.abs(hi) + 1), hi)
+    params, rss = _fit(model, t, y, np.clip(np.asarray(p0, float), inner_lo, inner_hi), (lo, hi),
+                       jac=_saturating_jacobian)
+    out["saturating"] = (aic(rss, 3) if params is not None else math.inf, params)
+    # Power and hyperbolic: linear in (level, exponent) once the shift is fixed.
+    params, rss = _profile(lambda t1: np.log(t + t1), y, 1e-3, 2 * span, (1e-6, 1e3))
+    out["power"] = (aic(rss, 3) if params is not None else math.inf, params)
+    params, rss = _profile(lambda tc: -np.log(np.maximum(tc - t, 1e-9)), y, span + 1e-3, 2 * span,
+                           (1e-6, 1e3))
+    out["hyperbolic"] = (aic(rss, 3) if params is not None else math.inf, params)
     return out
 
 

@@ -175,6 +175,28 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     }
 
 
+def analysis_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Analysis time per story world, and its ratio to the compiled simulation's, side by side."""
+    import results
+    from analysis.world import analyse_worlds
+
+    run = compose("+experiment=story")
+
+    def sim():  # type: ignore[no-untyped-def]
+        return COMPILED(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
+
+    traj = sim()
+    ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+    config = {"capacity": {"home": run.capacity.home}}
+    analyse_worlds(ds, config)  # warm caches
+    sim_s = median_time(sim)
+    analysis_s = median_time(lambda: analyse_worlds(ds, config))
+    return {
+        "analysis_ms_per_world": analysis_s / run.seeds * 1000,
+        "analysis_vs_simulate": analysis_s / sim_s,
+    }
+
+
 def takeoff(*args: str, cwd: Path) -> float:
     start = time.perf_counter()
     done = subprocess.run([str(BIN / "takeoff"), *args], cwd=cwd, capture_output=True, text=True)
@@ -244,6 +266,11 @@ def main() -> None:
         f"({figures['write_fraction']:.1%} of simulation)"
     )
     print(f"{'open a 1,000-run sweep':<48} {figures['open_1000_runs_s']:>12.3f} s")
+    figures |= analysis_figures(suite)
+    print(
+        f"{'story run: analyse, per world':<48} {figures['analysis_ms_per_world']:>12.2f} ms "
+        f"({figures['analysis_vs_simulate']:.2f}x the simulation)"
+    )
     figures |= sweep_figures()
     print(f"{'32 story jobs, Hydra basic launcher':<48} {figures['sweep_basic_s']:>12.2f} s")
     print(
