@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 import results
@@ -62,6 +63,7 @@ def _data(path: Path) -> xr.Dataset:
     return ds
 
 
+@pytest.mark.slow
 def test_sweep_on_slurm_equals_the_local_cluster(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
     jobqueue = ["hydra.launcher.jobs=2", f"+hydra.launcher.jobqueue.queue={slurm.partition}",
                 "+hydra.launcher.jobqueue.walltime=00:07:00", "+hydra.launcher.jobqueue.account=myproject"]
@@ -91,6 +93,7 @@ def test_sweep_on_slurm_equals_the_local_cluster(slurm: SlurmCluster, workdir: P
                                 _data(workdir / "local" / "results.zarr"))
 
 
+@pytest.mark.slow
 def test_cancelled_worker_job_costs_only_its_jobs(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
     args = _slurm_args(workdir, "sweep", "hydra.launcher.jobs=2", "seed=range(0,3)")
     store = workdir / "sweep" / "results.zarr"
@@ -120,6 +123,7 @@ def _resume_command(stderr: str) -> list[str]:
     return command[1:]
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_leaves_no_job_and_resumes(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
     store = workdir / "sweep" / "results.zarr"
     # Ctrl-C: the launcher cancels its worker jobs.
