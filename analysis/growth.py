@@ -258,6 +258,10 @@ def trend(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]
 def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float, float]:
     """Estimate the finite-time singularity of ``y = ln C`` from the returns law, with a 90% interval.
 
+    The interval is the delta method's on ``ln(t* - t0)``, from both the
+    returns exponent's and the level's uncertainty (the exponent's alone covers
+    far less than 90%).
+
     Returns ``(t*, low, high)``; NaN where the fitted returns are not above 1.
     """
     dy = np.diff(y) / np.diff(t)  # a rate per cycle, whatever the spacing of the records
@@ -266,21 +270,21 @@ def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float
         return math.nan, math.nan, math.nan
     x, z = y[:-1][keep], np.log(dy[keep])
     res = stats.linregress(x, z)
-    q = stats.t.ppf(0.95, max(int(keep.sum()) - 2, 1))
-
-    def singularity(r_minus_1: float) -> float:
-        if r_minus_1 <= 0:
-            return math.inf
-        log_k = float(np.mean(z - r_minus_1 * x))
-        return float(t[0] + math.exp(-r_minus_1 * y[0] - log_k) / r_minus_1)
-
     slope = float(res.slope)
     if slope <= 0:
         return math.nan, math.nan, math.nan
+    n = len(x)
+    q = stats.t.ppf(0.95, max(n - 2, 1))
+    # ln(t* - t0) = -mean(z) + s (mean(x) - y0) - ln s: the mean of z and the slope s
+    # are uncorrelated in least squares, so the delta method adds their variances.
+    resid = z - (res.intercept + slope * x)
+    sigma2 = float(resid @ resid) / max(n - 2, 1)
     err = float(res.stderr) if np.isfinite(res.stderr) else 0.0
-    est = singularity(slope)
-    a, b = singularity(slope + q * err), singularity(max(slope - q * err, 0.0))
-    return est, min(a, b), max(a, b)
+    log_span = -float(z.mean()) + slope * (float(x.mean()) - float(y[0])) - math.log(slope)
+    grad = float(x.mean()) - float(y[0]) - 1.0 / slope
+    se = math.sqrt(sigma2 / n + (grad * err) ** 2)
+    est = float(t[0] + math.exp(log_span))
+    return est, float(t[0] + math.exp(log_span - q * se)), float(t[0] + math.exp(log_span + q * se))
 
 
 def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool = False,
