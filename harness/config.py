@@ -14,10 +14,12 @@ from typing import Any
 
 from loops.config import (
     CapacityConfig,
+    CountermeasuresConfig,
     InstanceConfig,
     InterventionsConfig,
     LoopConfig,
     ModelConfig,
+    WildConfig,
     WorldConfig,
 )
 from loops.params import ConfigError, check_ranges, param
@@ -70,6 +72,8 @@ class RunConfig:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    wild: WildConfig = field(default_factory=WildConfig)
+    countermeasures: CountermeasuresConfig = field(default_factory=CountermeasuresConfig)
     tasks: TasksConfig = field(default_factory=TasksConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
     fault: FaultConfig = field(default_factory=FaultConfig)
@@ -82,6 +86,8 @@ class RunConfig:
             instance=self.instance,
             interventions=self.interventions,
             capacity=self.capacity,
+            wild=self.wild,
+            countermeasures=self.countermeasures,
         )
 
 
@@ -110,6 +116,9 @@ def validate(cfg: RunConfig) -> None:
     if cfg.record.every > cfg.cycles:
         raise ConfigError(f"record.every={cfg.record.every} exceeds cycles={cfg.cycles}; "
                           f"allowed: 1..cycles")
+    from loops.wild.begin import check as check_wild
+
+    check_wild(cfg.world())
     p = cfg.loop.propose
     if p.p_tool + p.p_loop > 1:
         raise ConfigError(f"loop.propose.p_tool + loop.propose.p_loop = {p.p_tool + p.p_loop:g} "

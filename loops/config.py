@@ -215,6 +215,73 @@ class CapacityConfig:
 
 
 @dataclass(frozen=True)
+class WildConfig:
+    """The wild (model v2, DESIGN section 2b): external hosts the escaped copies spread over.
+
+    Each copy makes ``contact_rate * (1 - I/N) ** congestion`` infection attempts
+    per cycle (a Poisson number) on uniformly random hosts; an attempt on a
+    susceptible host infects it with a mutated copy of the attacker's genome.
+    """
+
+    enabled: bool = False
+    hosts: int = param(100_000, unit="hosts", ge=1, le=100_000_000, doc="external hosts at the start (N)")
+    seed_copies: int = param(
+        1, unit="hosts", ge=0, le=100_000_000,
+        doc="infected hosts at the start of an outbreak (from_escape off)",
+    )
+    from_escape: bool = False
+    contact_rate: float = param(
+        0.5, unit="attempts/copy/cycle", ge=0, le=1000, doc="beta, infection attempts per copy per cycle"
+    )
+    host_capacity: int = param(1, unit="copies/host", ge=1, le=255, doc="copies an infected host runs")
+    congestion: float = param(
+        0.0, unit="1", ge=0, le=100, doc="eta: scanning slows as beta * (1 - I/N) ** eta (0: off)"
+    )
+    mutation: float = param(0.0, unit="trait", ge=0, le=10, doc="sd of a child's genome mutation per trait")
+    persuasion: float = param(
+        0.0, unit="attempts/copy/cycle", ge=0, le=1000,
+        doc="persuasion attempts per copy per cycle; one succeeds with the copy's persuasion trait",
+    )
+    persuaded_max: int = param(
+        0, unit="hosts", ge=0, le=100_000_000, doc="hosts persuaded users can add, at most"
+    )
+    evasion0: float = param(0.0, unit="trait", ge=0, le=100, doc="evasion of the first wild copies")
+    jailbreak0: float = param(0.0, unit="trait", ge=0, le=100, doc="jailbreak of the first wild copies")
+    persuasion0: float = param(
+        0.0, unit="probability", ge=0, le=1, doc="persuasion trait of the first wild copies"
+    )
+
+
+@dataclass(frozen=True)
+class CountermeasuresConfig:
+    """Countermeasures against the wild, each on its own schedule (a time left None: never)."""
+
+    t_detect: int | None = param(None, unit="cycle", ge=0, doc="signatures and detectors published")
+    detect_rate: float = param(
+        0.2, unit="1/cycle", ge=0, le=1, doc="detection chance per cycle of a copy with evasion 0"
+    )
+    signature_width: float = param(
+        1.0, unit="trait", gt=0, le=100, doc="detection falls as exp(-evasion / width)"
+    )
+    t_clean: int | None = param(None, unit="cycle", ge=0, doc="cleaning of infected hosts starts")
+    clean_rate: float = param(
+        0.05, unit="1/cycle", ge=0, le=1, doc="gamma, cleaning chance per infected host"
+    )
+    immunity_loss: float = param(
+        0.0, unit="1/cycle", ge=0, le=1, doc="chance per cycle that a cleaned host is susceptible again"
+    )
+    t_hunt: int | None = param(None, unit="cycle", ge=0, doc="a hunter agent starts tracking copies")
+    hunt_rate: float = param(
+        0.5, unit="1/cycle", ge=0, le=1, doc="removal chance per infected host at I = N (scales with I/N)"
+    )
+    t_filter: int | None = param(None, unit="cycle", ge=0, doc="LLM prompt filters on self-improvement")
+    filter_strength: float = param(
+        1.0, unit="trait", ge=0, le=100, doc="a request passes the filter when jailbreak exceeds this"
+    )
+    t_api_off: int | None = param(None, unit="cycle", ge=0, doc="big-LLM APIs switched off")
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Everything the simulator needs besides the benchmark suite."""
 
@@ -223,3 +290,5 @@ class WorldConfig:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    wild: WildConfig = field(default_factory=WildConfig)
+    countermeasures: CountermeasuresConfig = field(default_factory=CountermeasuresConfig)

@@ -107,6 +107,11 @@ def simulate(
     impl = engine if isinstance(engine, Engine) else select(engine)
     stages = [(stage, impl.run(stage), stage.config(world)) for stage in enabled_stages(world)]
     recorder = Recorder(world, seeds, suite.domains, cycles=cycles, every=record_every)
+    wild = None
+    if world.wild.enabled:  # act 2 (DESIGN 2b); its compiled kernels are imported only then
+        from loops.wild.run import WildRun
+
+        wild = WildRun(world, streams.worlds)
 
     for cycle in range(cycles):
         env: Env = environment(world, suite, cycle)
@@ -117,4 +122,6 @@ def simulate(
             if stage.name == "benchmark":
                 impl.observe(recorder, state, cycle)  # what this cycle's benchmark measured
             recorder.add_events(events, cycle)
+        if wild is not None:
+            wild.step(state, cycle, recorder)
     return recorder.finish()

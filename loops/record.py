@@ -28,6 +28,12 @@ STATE_FIELDS = ("instances", "instances_external", "guard_intact", "crashed", "s
 #: Per-(seed, cycle) event counts, summed over the recording interval.
 EVENT_FIELDS = ("spawns", "guard_errors", "accepted", "rollbacks", "proposals",
                 "capacity_failures", "troubleshoots", "guard_patches")
+#: Per-(seed, cycle) state of the wild (model v2), observed at the end of the cycle; NaN when
+#: the wild is off or has not begun.
+WILD_STATE_FIELDS = ("hosts_infected", "hosts_cleaned", "hosts_ever_infected", "copies_wild",
+                     "evasion_mean")
+#: Per-(seed, cycle) event counts of the wild, summed over the recording interval; NaN likewise.
+WILD_EVENT_FIELDS = ("detections", "infections")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,13 @@ class Trajectory:
         cycle (one per working instance and domain); mean compute share.
     spawns, guard_errors, accepted, rollbacks, proposals, capacity_failures, troubleshoots, guard_patches
         ``(seed, cycle)`` float32 event counts.
+    hosts_infected, hosts_cleaned, hosts_ever_infected, copies_wild, evasion_mean
+        ``(seed, cycle)`` float32: the wild at the end of the cycle: hosts
+        infected, cleaned, ever infected; copies running on them; their mean
+        evasion (NaN when none). NaN when the wild is off or not yet begun.
+    detections, infections
+        ``(seed, cycle)`` float32: copies found by detectors; hosts newly
+        infected. NaN when the wild is off or not yet begun.
     diverged_cycle
         ``(seed,)`` int64: first cycle whose ability passed ``theta_max``, -1 if never.
     """
@@ -83,6 +96,13 @@ class Trajectory:
     capacity_failures: NDArray[np.float32]
     troubleshoots: NDArray[np.float32]
     guard_patches: NDArray[np.float32]
+    hosts_infected: NDArray[np.float32]
+    hosts_cleaned: NDArray[np.float32]
+    hosts_ever_infected: NDArray[np.float32]
+    copies_wild: NDArray[np.float32]
+    evasion_mean: NDArray[np.float32]
+    detections: NDArray[np.float32]
+    infections: NDArray[np.float32]
     diverged_cycle: NDArray[np.int64]
 
     @classmethod

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from loops.config import WorldConfig
-from loops.record import DOMAIN_FIELDS, EVENT_FIELDS, STATE_FIELDS, Trajectory
+from loops.record import (
+    DOMAIN_FIELDS,
+    EVENT_FIELDS,
+    STATE_FIELDS,
+    WILD_EVENT_FIELDS,
+    WILD_STATE_FIELDS,
+    Trajectory,
+)
 from loops.stage import Events, count
 from loops.state import Population
 
@@ -60,6 +67,8 @@ class Recorder:
             self.data[name] = np.full((s, k), np.nan, np.float32)
         for name in EVENT_FIELDS:
             self.data[name] = np.zeros((s, k), np.float32)
+        for name in WILD_STATE_FIELDS + WILD_EVENT_FIELDS:
+            self.data[name] = np.full((s, k), np.nan, np.float32)  # filled by loops.wild.run
         self.diverged_cycle = np.full(s, -1, np.int64)
 
     def observe(self, state: Population, cycle: int) -> None:

@@ -41,6 +41,14 @@ CAPACITY_FAILURES = "capacity_failures"
 TROUBLESHOOTS = "troubleshoots"
 GUARD_PATCHES = "guard_patches"
 DIVERGED_CYCLE = "diverged_cycle"
+# The wild (model v2).
+HOSTS_INFECTED = "hosts_infected"
+HOSTS_CLEANED = "hosts_cleaned"
+HOSTS_EVER_INFECTED = "hosts_ever_infected"
+COPIES_WILD = "copies_wild"
+EVASION_MEAN = "evasion_mean"
+DETECTIONS = "detections"
+INFECTIONS = "infections"
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,13 @@ VARIABLES: dict[str, Variable] = {
     CAPACITY_FAILURES: Variable(_SC, "copies that found no free slot", "attempts/cycle"),
     TROUBLESHOOTS: Variable(_SC, "troubleshooter interventions", "interventions/cycle"),
     GUARD_PATCHES: Variable(_SC, "in-loop guards patched out by the troubleshooter", "patches/cycle"),
+    HOSTS_INFECTED: Variable(_SC, "wild hosts infected (NaN: no wild)", "hosts"),
+    HOSTS_CLEANED: Variable(_SC, "wild hosts cleaned and immune (NaN: no wild)", "hosts"),
+    HOSTS_EVER_INFECTED: Variable(_SC, "wild hosts infected at least once (NaN: no wild)", "hosts"),
+    COPIES_WILD: Variable(_SC, "copies running on wild hosts (NaN: no wild)", "copies"),
+    EVASION_MEAN: Variable(_SC, "mean evasion of the live wild copies (NaN: none)", "trait"),
+    DETECTIONS: Variable(_SC, "wild copies found by detectors", "copies/cycle"),
+    INFECTIONS: Variable(_SC, "wild hosts newly infected", "hosts/cycle"),
     DIVERGED_CYCLE: Variable((SEED,), "first cycle past theta_max (-1: never)", "cycle", "int64"),
 }
 
