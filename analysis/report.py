@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from analysis import plots, sweep
+from analysis import plots, sweep, wild, wild_plots
 from analysis.summary import RunCurves, run_parameters, summarize
 from results.provenance import config_value
 
@@ -167,6 +167,14 @@ def write_report(
             value="P(takeoff)" if two else "share of worlds",
         )
         save(fig, "phase.png", "Phase diagram over the swept parameters.")
+
+    act2 = wild.wild_run(summary)
+    if act2 is not None:
+        run = next(c for c in curves if c.run_id == act2)
+        fig, ax = plt.subplots(figsize=(9, 4.2))
+        wild_plots.act2(run.cycle, run.mean("hosts_infected"), run.mean("evasion_mean"), ax,
+                        marks=wild.countermeasure_marks(run.config), title=f"After the escape, {run.variant}")
+        save(fig, "wild.png", "The wild: infected hosts with each countermeasure marked, and mean evasion.")
 
     text = summary_text(summary, table, failures)
     (out / "report.html").write_text(_html(text, table, figures, failures, ds))

@@ -20,6 +20,7 @@ import xarray as xr
 import yaml
 
 from analysis.growth import MIN_EFFECT
+from analysis.wild import WILD_COLUMNS, wild_row
 from analysis.world import reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
@@ -48,9 +49,10 @@ COLUMNS = (
     "rollbacks",
     "diverged_cycle",
     "last_cycle",
-)
+) + WILD_COLUMNS
 
-CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact")
+CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact",
+          schema.HOSTS_INFECTED, schema.EVASION_MEAN)
 
 
 @dataclass
@@ -156,6 +158,8 @@ def summarize(
         rc = RunCurves(rid, labels[i], t, config=config)
         acc = by_variant.setdefault(labels[i], VariantCurves(t))
         for name in CURVES:
+            if name not in loaded:  # a store written before the wild existed
+                continue
             values = loaded[name].values.astype(float)
             acc.add(name, values)
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -167,6 +171,7 @@ def summarize(
                 base
                 | {"seed": int(loaded[schema.SEED].values[s])}
                 | world_row(loaded.isel({schema.SEED: s}), t, capacity, min_effect=min_effect)
+                | wild_row(loaded.isel({schema.SEED: s}), t, config)
                 | {"run_id": rid, "variant": labels[i]}
             )
         if progress is not None:

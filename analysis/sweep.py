@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.summary import VariantCurves
+from analysis.wild import wild_variant_columns
 
 
 def variant_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -36,6 +37,7 @@ def variant_table(summary: pd.DataFrame) -> pd.DataFrame:
                 "crashed_fraction": float(group["crashed_fraction"].mean()),
                 "mean_rollbacks": float(group["rollbacks"].mean()),
             }
+            | wild_variant_columns(group)
         )
 
     return summary.groupby("variant", sort=True)[list(summary.columns)].apply(agg)

@@ -20,6 +20,7 @@ import xarray as xr
 
 from analysis import events
 from analysis.growth import MIN_EFFECT, classify
+from analysis.wild import WILD_COLUMNS, WILD_VARIABLES, wild_row
 from results import schema
 from results.provenance import config_value
 
@@ -44,7 +45,7 @@ WORLD_COLUMNS = (
     "rollbacks",
     "diverged_cycle",
     "last_cycle",
-)
+) + WILD_COLUMNS
 #: The categorical columns (strings); every other column is a float.
 CATEGORICAL = ("regime", "score_regime")
 #: Variables a world's analysis reads (domain variables are averaged over domains).
@@ -58,9 +59,9 @@ PER_WORLD = (
     schema.ROLLBACKS,
     schema.GUARD_INTACT,
     schema.DIVERGED_CYCLE,
-)
+) + WILD_VARIABLES
 #: Modules whose source decides a world's analysis (their digest is :func:`analysis_digest`).
-_SOURCES = ("growth.py", "events.py", "world.py")
+_SOURCES = ("growth.py", "events.py", "world.py", "wild.py")
 
 
 def analysis_digest() -> str:
@@ -85,7 +86,7 @@ def reduce_domains(ds: xr.Dataset) -> xr.Dataset:
         name: ds[name].mean(schema.DOMAIN) if schema.DOMAIN in ds[name].dims else ds[name]
         for name in DOMAIN_MEANS
     }
-    out |= {name: ds[name] for name in PER_WORLD}
+    out |= {name: ds[name] for name in PER_WORLD if name in ds}  # stores before the wild lack its variables
     return xr.Dataset(out).compute()
 
 
@@ -114,8 +115,8 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
     capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
                                   if loaded[schema.INSTANCES].size else math.nan))
     min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
-    rows = [world_row(loaded.isel({schema.SEED: s}), t, capacity, min_effect=min_effect)
-            for s in range(loaded.sizes[schema.SEED])]
+    worlds = [loaded.isel({schema.SEED: s}) for s in range(loaded.sizes[schema.SEED])]
+    rows = [world_row(w, t, capacity, min_effect=min_effect) | wild_row(w, t, config) for w in worlds]
     data = {
         name: (schema.SEED, np.array([r[name] for r in rows], dtype=str if name in CATEGORICAL else float))
         for name in WORLD_COLUMNS

@@ -34,7 +34,7 @@ from loops.compiled._jit import jit
 from loops.compiled.elementary import exp, log
 from loops.compiled.random import stage_key, uniform
 from loops.wild._common import infect
-from loops.wild.hosts import N_INFECTED, N_PRESENT
+from loops.wild.hosts import N_CLEANED, N_INFECTED, N_PRESENT
 
 
 @jit
@@ -55,9 +55,9 @@ def spread(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak
     """Run one cycle of random scanning in every started world (in place)."""
     for s in range(status.shape[0]):
         scanners = counts[s, N_INFECTED]
-        if not started[s] or scanners == 0:
-            continue
         present = counts[s, N_PRESENT]
+        if not started[s] or scanners == 0 or scanners + counts[s, N_CLEANED] == present:
+            continue  # nobody scans, or nobody is left to infect (draws are keyed: skipping changes none)
         rate = attempt_rate(beta, copies, scanners, present, eta)
         key = stage_key(worlds[s], cycle, stage)
         clock = 0.0
