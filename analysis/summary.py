@@ -20,7 +20,7 @@ import xarray as xr
 import yaml
 
 from analysis.growth import MIN_EFFECT
-from analysis.wild import WILD_COLUMNS, wild_row
+from analysis.wild import WILD_COLUMNS, wild_enabled, wild_row
 from analysis.world import reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
@@ -151,14 +151,14 @@ def summarize(
         run = ds.isel({schema.RUN: i})
         rid = str(run[schema.RUN_ID].values)
         config = configs.get(rid, {})
-        loaded = reduce_domains(run)
+        loaded = reduce_domains(run, wild=wild_enabled(config))
         capacity = float(config_value(config, "capacity.home", np.nanmax(loaded["instances"].values)))
         min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
         acc = by_variant.setdefault(labels[i], VariantCurves(t))
         for name in CURVES:
-            if name not in loaded:  # a store written before the wild existed
+            if name not in loaded:  # the wild's curves, of a run without the wild
                 continue
             values = loaded[name].values.astype(float)
             acc.add(name, values)

@@ -28,6 +28,11 @@ WILD_COLUMNS = ("peak_infected", "final_size", "contained_cycle", "evasion_gain"
 WILD_VARIABLES = (schema.HOSTS_INFECTED, schema.HOSTS_EVER_INFECTED, schema.COPIES_WILD, schema.EVASION_MEAN)
 
 
+def wild_enabled(config: Mapping[str, Any]) -> bool:
+    """Return True if a run's resolved config has the wild on."""
+    return bool(config_value(config, "wild.enabled", False))
+
+
 def contained_cycle(t: np.ndarray, copies: np.ndarray) -> float:
     """Return the first cycle from which ``copies`` stays 0 (NaN if never, or no wild).
 
@@ -54,7 +59,7 @@ def _last(y: np.ndarray) -> float:
 
 def wild_row(w: xr.Dataset, t: np.ndarray, config: Mapping[str, Any]) -> dict[str, float]:
     """Return one world's wild columns from its ``(cycle,)`` variables and the run's config."""
-    if not all(name in w for name in WILD_VARIABLES):  # a store written before the wild existed
+    if not all(name in w for name in WILD_VARIABLES):  # the wild is off (its variables not read)
         return dict.fromkeys(WILD_COLUMNS, math.nan)
     infected = w[schema.HOSTS_INFECTED].values.astype(float)
     evasion = w[schema.EVASION_MEAN].values.astype(float)

@@ -20,7 +20,7 @@ import xarray as xr
 
 from analysis import events
 from analysis.growth import MIN_EFFECT, classify
-from analysis.wild import WILD_COLUMNS, WILD_VARIABLES, wild_row
+from analysis.wild import WILD_COLUMNS, WILD_VARIABLES, wild_enabled, wild_row
 from results import schema
 from results.provenance import config_value
 
@@ -59,7 +59,7 @@ PER_WORLD = (
     schema.ROLLBACKS,
     schema.GUARD_INTACT,
     schema.DIVERGED_CYCLE,
-) + WILD_VARIABLES
+)
 #: Modules whose source decides a world's analysis (their digest is :func:`analysis_digest`).
 _SOURCES = ("growth.py", "events.py", "world.py", "wild.py")
 
@@ -80,13 +80,19 @@ def analysis_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def reduce_domains(ds: xr.Dataset) -> xr.Dataset:
-    """Return the variables a world's analysis reads, averaged over domains, loaded."""
+def reduce_domains(ds: xr.Dataset, *, wild: bool = False) -> xr.Dataset:
+    """Return the variables a world's analysis reads, averaged over domains, loaded.
+
+    The wild's variables are read only for a run with the wild on (``wild``): a
+    v1 run's are all NaN, and reading them would slow every report.
+    """
     out = {
         name: ds[name].mean(schema.DOMAIN) if schema.DOMAIN in ds[name].dims else ds[name]
         for name in DOMAIN_MEANS
     }
-    out |= {name: ds[name] for name in PER_WORLD if name in ds}  # stores before the wild lack its variables
+    out |= {name: ds[name] for name in PER_WORLD}
+    if wild:
+        out |= {name: ds[name] for name in WILD_VARIABLES}
     return xr.Dataset(out).compute()
 
 
@@ -110,7 +116,7 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
         Along ``seed``: :data:`WORLD_COLUMNS`, categorical ones as strings,
         the others as float64; attribute ``analysis_digest``.
     """
-    loaded = reduce_domains(ds)
+    loaded = reduce_domains(ds, wild=wild_enabled(config))
     t = loaded[schema.CYCLE].values.astype(float)
     capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
                                   if loaded[schema.INSTANCES].size else math.nan))

@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.wild import report as wild_report  # noqa: E402
+from benchmarks.wild import wild_figures  # noqa: E402
 from harness.suites import build_suite  # noqa: E402
 from loops import engine, simulate  # noqa: E402
 from loops.reference import simulate_reference  # noqa: E402
@@ -258,6 +260,9 @@ def main() -> None:
     print("\nscaling (seconds per instance-cycle should stay flat):")
     for axis, value, cost in scaling(suite):
         print(f"  {axis:<8} {value:>6}   {cost * 1e9:8.1f} ns per instance-cycle")
+    wild = wild_figures(suite)
+    wild_report(wild)
+    figures |= {k: v for k, v in wild.items() if k != "peak_rss_mb"}
     figures |= store_figures(suite)
     print(f"\n{'story run: simulate':<48} {figures['story_simulate_s']:>12.3f} s")
     print(f"{'story run: simulate, numpy stages':<48} {figures['story_simulate_numpy_s']:>12.3f} s")

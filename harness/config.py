@@ -117,8 +117,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"record.every={cfg.record.every} exceeds cycles={cfg.cycles}; "
                           f"allowed: 1..cycles")
     from loops.wild.begin import check as check_wild
+    from loops.wild.begin import check_size
 
     check_wild(cfg.world())
+    check_size(cfg.world(), cfg.seeds)
     p = cfg.loop.propose
     if p.p_tool + p.p_loop > 1:
         raise ConfigError(f"loop.propose.p_tool + loop.propose.p_loop = {p.p_tool + p.p_loop:g} "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from loops.config import WorldConfig
 from loops.params import ConfigError
+from loops.wild.hosts import BYTES_PER_HOST, host_places
 
 
 def start_cycle(world: WorldConfig) -> int | None:
@@ -13,6 +16,24 @@ def start_cycle(world: WorldConfig) -> int | None:
     if world.wild.from_escape:
         return world.interventions.t_shutdown
     return 0
+
+
+def physical_memory() -> int:
+    """Return the machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_size(world: WorldConfig, seeds: int) -> None:
+    """Refuse, before anything is allocated, a wild whose hosts would not fit in half the memory."""
+    if not world.wild.enabled:
+        return
+    need = seeds * host_places(world.wild) * BYTES_PER_HOST
+    have = physical_memory()
+    if need > have // 2:
+        raise ConfigError(
+            f"seeds={seeds} x wild.hosts + wild.persuaded_max={host_places(world.wild)} hosts need "
+            f"{need / 2**30:.1f} GiB ({BYTES_PER_HOST} bytes per host), over half of this machine's "
+            f"{have / 2**30:.1f} GiB; lower seeds or wild.hosts")
 
 
 def check(world: WorldConfig) -> None:

@@ -25,7 +25,8 @@ def worlds(*overrides: str, seeds: int = 6, cycles: int = 120) -> tuple[np.ndarr
     traj = simulate(run.world(), build_suite(run.tasks), cycles=cycles, run_seed=run.seed,
                     seed_indices=range(seeds))
     ds = run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
-    config = {"wild": {"hosts": run.wild.hosts}, "capacity": {"home": run.capacity.home},
+    config = {"wild": {"enabled": run.wild.enabled, "hosts": run.wild.hosts},
+              "capacity": {"home": run.capacity.home},
               "countermeasures": {"t_detect": run.countermeasures.t_detect}}
     return traj.copies_wild, analyse_worlds(ds, config).to_dataframe()
 
