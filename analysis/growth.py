@@ -119,6 +119,48 @@ def _linear_in(x: NDArray[np.float64], y: NDArray[np.float64], lo: float,
     return c, slope, float(r @ r)
 
 
+def _fit_saturating(t: NDArray[np.float64], y: NDArray[np.float64], a: float, t0: float, span: float,
+                    iterations: int = 200) -> tuple[NDArray[np.float64] | None, float]:
+    """Fit ``ln K - softplus(-a (t - t0))`` by bounded Levenberg–Marquardt on ``(a, t0)``.
+
+    ``ln K`` is closed-form at every ``(a, t0)`` (variable projection); the
+    Jacobian is analytic (``softplus' = expit``); steps are clipped to the
+    bounds ``a`` in ``[1e-6, 100]``, ``t0`` in ``[0, span]``.
+    """
+    lo, hi = np.array([1e-6, 0.0]), np.array([100.0, span])
+    p = np.clip(np.array([a, t0]), lo, hi)
+
+    def residual(q: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
+        v = y + np.logaddexp(0.0, -q[0] * (t - q[1]))
+        r = v - v.mean()
+        return r, float(r @ r)
+
+    r, rss = residual(p)
+    damping = 1e-3
+    for _ in range(iterations):
+        e = special.expit(-p[0] * (t - p[1]))
+        jac = np.stack([-e * (t - p[1]), e * p[0]], axis=1)
+        jac -= jac.mean(axis=0)
+        jtj, jtr = jac.T @ jac, jac.T @ r
+        improved = done = False
+        while damping < 1e12:
+            step = np.linalg.solve(jtj + damping * np.diag(np.diag(jtj) + 1e-300), -jtr)
+            trial = np.clip(p + step, lo, hi)
+            r_new, rss_new = residual(trial)
+            if np.isfinite(rss_new) and rss_new < rss:
+                small = np.all(np.abs(trial - p) <= 1e-10 * (np.abs(p) + 1e-10))
+                done = bool(rss - rss_new <= 1e-12 * rss or small)
+                p, r, rss = trial, r_new, rss_new
+                damping = max(damping / 10, 1e-12)
+                improved = True
+                break
+            damping *= 10
+        if not improved or done:
+            break
+    v = y + np.logaddexp(0.0, -p[0] * (t - p[1]))
+    return np.array([float(v.mean()), p[0], p[1]]), rss
+
+
 def _grid_rss(x: NDArray[np.float64], y: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
     """Return the residual sum of :func:`_linear_in` for each row of ``x`` (``(grid, n)``) at once."""
     with np.errstate(all="ignore"):
@@ -228,15 +270,10 @@ def fit_laws_with_parameters(
     # Exponential: linear least squares, closed form.
     c, b, rss = _linear_in(t, y, -math.inf, math.inf)
     out["exponential"] = (aic(rss, 2), np.array([c, b]))
-    # Saturating: two nonlinear parameters; trust-region fit with the analytic Jacobian.
-    model, p0, bounds = fits["saturating"]
-    lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
-    with np.errstate(invalid="ignore"):
-        inner_lo = np.where(np.isfinite(lo), lo + 1e-9 * (np.abs(lo) + 1), lo)
-        inner_hi = np.where(np.isfinite(hi), hi - 1e-9 * (np.abs(hi) + 1), hi)
-    params, rss = _fit(model, t, y, np.clip(np.asarray(p0, float), inner_lo, inner_hi), (lo, hi),
-                       jac=_saturating_jacobian)
-    out["saturating"] = (aic(rss, 3) if params is not None else math.inf, params)
+    # Saturating: two nonlinear parameters, ln K closed-form; Levenberg-Marquardt from the same start.
+    _, p0, _ = fits["saturating"]
+    params, rss = _fit_saturating(t, y, float(p0[1]), float(p0[2]), span)
+    out["saturating"] = (aic(rss, 3), params)
     # Power and hyperbolic: linear in (level, exponent) once the shift is fixed.
     params, rss = _profile(lambda t1: np.log(t + t1), y, 1e-3, 2 * span, (1e-6, 1e3))
     out["power"] = (aic(rss, 3) if params is not None else math.inf, params)
