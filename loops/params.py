@@ -50,6 +50,13 @@ class Bounds:
             return False
         return True
 
+    def check(self, key: str, value: Any) -> None:
+        """Raise :class:`ConfigError` naming ``key``, ``value`` and the range unless the range allows it."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}={value!r} is not a number; allowed: {self.describe()} {self.unit}")
+        if not self.allows(value):
+            raise ConfigError(f"{key}={value!r} is out of range; allowed: {self.describe()} ({self.unit})")
+
     def describe(self) -> str:
         """Return the range as text, e.g. ``[0, 1]`` or ``(0, inf)``."""
         lo = (
@@ -141,9 +148,4 @@ def check_ranges(obj: Any, prefix: str = "") -> None:
         bounds = f.metadata.get("bounds")
         if bounds is None or value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}={value!r} is not a number; allowed: {bounds.describe()} {bounds.unit}")
-        if not bounds.allows(value):
-            raise ConfigError(
-                f"{key}={value!r} is out of range; allowed: {bounds.describe()} ({bounds.unit})"
-            )
+        bounds.check(key, value)

@@ -8,6 +8,7 @@ Layout of a store at ``PATH``::
     PATH/done/<run_id>          written last; holds the name of the run's group under runs/
     PATH/failed/<run_id>.json   a failed run: its params, config, overrides and error
     PATH/index.json             written by :meth:`SweepStore.consolidate`: what opening a sweep needs
+    PATH/design.json            the design of the latest design sweep (:meth:`SweepStore.write_design`)
 
 Concurrent writers never share a chunk or a group: each writer writes its run
 into a group of its own under a temporary name. On a local file system it then
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 #: Root attribute that marks a takeoff store.
 MARKER = "takeoff"
 RUNS, FAILED, DONE, TMP, INDEX = "runs", "failed", "done", ".tmp-", "index.json"
+#: The experimental design of the store's latest design sweep (``hydra/sweeper=design``).
+DESIGN = "design.json"
 SUBDIRS = (RUNS, FAILED, DONE)
 #: Elements per chunk when a run is written (about 4 MB of float32).
 CHUNK_ELEMENTS = 1 << 20
@@ -564,3 +567,23 @@ class SweepStore:
         index = {"schema_version": schema.SCHEMA_VERSION, "written": now(), "grids": grids, "runs": runs}
         self._put_text(self._path(INDEX), json.dumps(index, default=str))
         log.info("consolidated %d runs in %s", len(runs), self.url)
+
+    # -- the design of a design sweep ------------------------------------------------------
+    def write_design(self, design: Mapping[str, Any]) -> None:
+        """Record the experimental design of a design sweep (``design.json``, written in one step).
+
+        The design sweeper calls it after its jobs ran: method, size, seed,
+        parameters and ranges, the grid's cells, and each row of the design
+        with its overrides (``harness.design.plan.Plan.record``). A later
+        design sweep on the same store replaces it.
+        """
+        self._put_text(self._path(DESIGN), json.dumps(design, allow_nan=False))
+
+    def design(self) -> dict[str, Any] | None:
+        """Return the recorded design (see :meth:`write_design`), or None if the store has none."""
+        path = self._path(DESIGN)
+        if not self.fs.isfile(path):
+            return None
+        with self.fs.open(path, "r") as f:
+            record: dict[str, Any] = json.load(f)
+        return record
