@@ -14,7 +14,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
     parser.add_argument("--out", default="report", help="output directory (default: report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--scenario", default=None, metavar="EXPR",
+                        help="design stores: the condition over per-run outputs that scenario discovery "
+                             "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
     args = parser.parse_args(argv)
+    from analysis import sensitivity
+
+    try:
+        sensitivity.check_scenario(args.scenario or sensitivity.DEFAULT_SCENARIO)
+    except sensitivity.ScenarioError as err:
+        print(f"takeoff-report: {err}", file=sys.stderr)
+        return 2
 
     import results
     from analysis.report import write_report
@@ -24,13 +34,18 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("ignore", UserWarning)
             ds = results.open_sweep(args.store)
         failed = results.failures(args.store)
+        if args.scenario is not None and sensitivity.load_design(args.store) is None:
+            print(f"takeoff-report: --scenario needs a store written by a design sweep "
+                  f"(hydra/sweeper=design); {args.store} holds none", file=sys.stderr)
+            return 2
     except results.StoreError as err:
         print(f"takeoff-report: {err}", file=sys.stderr)
         return 2
     from tqdm import tqdm
 
     with tqdm(total=ds.sizes["run"], desc="runs", unit="run", disable=args.quiet or None) as bar:
-        written = write_report(ds, Path(args.out), failures=failed, progress=bar.update)
+        written = write_report(ds, Path(args.out), failures=failed, progress=bar.update,
+                               scenario=args.scenario or sensitivity.DEFAULT_SCENARIO)
     if len(failed):
         print(f"{len(failed)} failed runs (left out of the analysis):")
         for _, row in failed.iterrows():

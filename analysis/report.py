@@ -12,7 +12,9 @@ import pandas as pd
 import xarray as xr
 
 from analysis import plots, sweep, wild, wild_plots
-from analysis.summary import RunCurves, run_parameters, summarize
+from analysis.design_report import write_design_report
+from analysis.sensitivity import DEFAULT_SCENARIO, mark_design_parameters
+from analysis.summary import DESIGN_PARAMETER, RunCurves, run_parameters, summarize
 from results.provenance import config_value
 
 
@@ -65,6 +67,7 @@ def write_report(
     *,
     failures: pd.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
+    scenario: str = DEFAULT_SCENARIO,
 ) -> dict[str, Any]:
     """Analyse a sweep and write summary.csv, figures and report.html into ``out``.
 
@@ -78,6 +81,9 @@ def write_report(
         Failed runs to list in the report (``results.failures``).
     progress
         Called with 1 after each run is analysed.
+    scenario
+        On a design store: the condition over per-run outputs that scenario
+        discovery (PRIM) looks for (``analysis.design_report``).
 
     Returns
     -------
@@ -92,6 +98,7 @@ def write_report(
 
     sns.set_theme(style="whitegrid", context="paper")
     out.mkdir(parents=True, exist_ok=True)
+    ds = mark_design_parameters(ds)  # a design's parameters vary per run: no variant, no phase axis
     summary, curves, by_variant = summarize(ds, progress=progress)
     summary.to_csv(out / "summary.csv", index=False)
     table = sweep.variant_table(summary)
@@ -155,7 +162,7 @@ def write_report(
     plots.survival(sweep.guard_survival(summary), ax, colours=colours)
     save(fig, "guard_survival.png", "Kaplan–Meier survival of the replication guard.")
 
-    params = run_parameters(ds)
+    params = [p for p in run_parameters(ds) if not ds[p].attrs.get(DESIGN_PARAMETER)]
     phase = sweep.phase_table(summary, params)
     if phase is not None:
         fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -177,6 +184,9 @@ def write_report(
         save(fig, "wild.png", "The wild: infected hosts with each countermeasure marked, and mean evasion.")
 
     text = summary_text(summary, table, failures)
+    design_lines = write_design_report(ds, summary, out, save=save, scenario=scenario)
+    if design_lines:
+        text += "\n" + "\n".join(design_lines)
     (out / "report.html").write_text(_html(text, table, figures, failures, ds))
     return {
         "summary": out / "summary.csv",

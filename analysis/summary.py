@@ -101,12 +101,16 @@ def run_parameters(ds: xr.Dataset) -> list[str]:
 
 #: Parameters that replicate a design rather than vary it: never part of a variant's label.
 REPLICATES = ("seed", "run.seed", "seeds", "cycles", "store")
+#: Attribute of a parameter coordinate sampled by a design (``analysis.sensitivity``): not a variant's label.
+DESIGN_PARAMETER = "design_parameter"
 
 
 def variant_labels(ds: xr.Dataset) -> list[str]:
     """Return one label per run from the design parameters that differ between runs."""
     params = [
-        p for p in run_parameters(ds) if p not in REPLICATES and len(np.unique(ds[p].values.astype(str))) > 1
+        p for p in run_parameters(ds)
+        if p not in REPLICATES and not ds[p].attrs.get(DESIGN_PARAMETER)
+        and len(np.unique(ds[p].values.astype(str))) > 1
     ]
     if not params:
         return ["all"] * ds.sizes[schema.RUN]
