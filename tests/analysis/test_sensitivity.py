@@ -1,0 +1,158 @@
+"""Designs through the command line: known Sobol indices, the phase boundary by PRIM, Morris, holes.
+
+On the deterministic preset (``theta0 = 0``) a run blows up at ``t* = 1 / (k (r - 1))``,
+so its outputs are known functions of ``k = loop.propose.rate`` and
+``r = loop.propose.returns``; ``loop.evaluate.noise`` changes nothing there
+(the bare loop has no evaluator): an irrelevant parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BIN = Path(sys.executable).parent
+SYNC = ["hydra.launcher.cluster=sync"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True,
+                          timeout=1800)
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def sweep_and_report(root: Path, name: str, *overrides: str, report: tuple[str, ...] = ()) -> Path:
+    ok(run("takeoff", "-m", "+experiment=deterministic", *overrides, *SYNC, f"hydra.sweep.dir={root}/{name}",
+           cwd=root))
+    ok(run("takeoff-report", f"{root}/{name}/results.zarr", "--out", f"{root}/{name}/report", "--quiet",
+           *report, cwd=root))
+    return root / name / "report"
+
+
+def inverse_moments(a: float, b: float) -> tuple[float, float]:
+    """E[1/x] and E[1/x^2] for x uniform on [a, b]."""
+    return math.log(b / a) / (b - a), 1.0 / (a * b)
+
+
+@pytest.mark.slow
+def test_saltelli_recovers_the_known_sobol_indices_of_the_blowup_cycle(tmp_path: Path) -> None:
+    """t* = f(k) g(r) with f = 1/k, g = 1/(r-1): S1 and ST in closed form from their moments."""
+    k_lo, k_hi, r_lo, r_hi = 0.08, 0.5, 1.08, 1.5
+    cycles = 170
+    assert 1 / (k_lo * (r_lo - 1)) < cycles  # every world blows up within the run
+    report = sweep_and_report(
+        tmp_path, "saltelli", f"cycles={cycles}", "hydra/sweeper=design", "hydra.sweeper.method=saltelli",
+        "hydra.sweeper.n=512", f"loop.propose.rate=interval({k_lo},{k_hi})",
+        f"loop.propose.returns=interval({r_lo},{r_hi})")
+    f1, f2 = inverse_moments(k_lo, k_hi)
+    g1, g2 = inverse_moments(r_lo - 1, r_hi - 1)
+    var = f2 * g2 - (f1 * g1) ** 2
+    v_k, v_r = (f2 - f1**2) * g1**2, (g2 - g1**2) * f1**2
+    expected = {"loop.propose.rate": (v_k / var, 1 - v_r / var),
+                "loop.propose.returns": (v_r / var, 1 - v_k / var)}
+    assert expected["loop.propose.rate"][1] - expected["loop.propose.rate"][0] > 0.1  # they interact
+
+    table = pd.read_csv(report / "sensitivity.csv")
+    assert list(table.columns[:6]) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    blowup = table[table["output"] == "blowup_cycle"].set_index("parameter")
+    for key, (s1, st) in expected.items():
+        assert abs(blowup.at[key, "S1"] - s1) < 0.07, (key, blowup.loc[key].to_dict(), s1)
+        assert abs(blowup.at[key, "ST"] - st) < 0.07, (key, blowup.loc[key].to_dict(), st)
+        assert 0 < blowup.at[key, "S1_conf"] < 0.2 and 0 < blowup.at[key, "ST_conf"] < 0.2
+    assert (blowup["blocks"] == 512).all() and (blowup["blocks_left_out"] == 0).all()
+    assert (report / "sensitivity.png").stat().st_size > 10_000
+    runs = pd.read_csv(report / "design_runs.csv")
+    assert len(runs) == 512 * 4 and runs["blowup_cycle"].notna().all()
+
+
+@pytest.mark.slow
+def test_prim_finds_the_phase_boundary_and_leaves_the_irrelevant_parameter_alone(tmp_path: Path) -> None:
+    common = ["cycles=60", "loop.propose.rate=0.2"]
+    grid = sweep_and_report(tmp_path, "grid", *common, "loop.propose.returns=range(0.9,1.3,0.02)")
+    summary = pd.read_csv(grid / "summary.csv")
+    takeoff = summary.loc[summary["regime"] == "takeoff", "loop.propose.returns"]
+    r_grid = float(takeoff.min())
+    assert 0.95 < r_grid < 1.25, r_grid  # the boundary lies inside the design's range
+    assert (summary.loc[summary["loop.propose.returns"] > r_grid + 1e-9, "regime"] == "takeoff").all()
+
+    report = sweep_and_report(tmp_path, "design", *common, "hydra/sweeper=design",
+                              "hydra.sweeper.method=sobol", "hydra.sweeper.n=64",
+                              "loop.propose.returns=interval(0.9,1.3)", "loop.evaluate.noise=interval(0,1)")
+    boxes = pd.read_csv(report / "scenarios.csv")
+    assert list(boxes.columns[:7]) == ["box", "coverage", "density", "parameter", "low", "high", "values"]
+    first = boxes[boxes["box"] == 1].set_index("parameter")
+    assert abs(first.at["loop.propose.returns", "low"] - r_grid) < 0.05, (first, r_grid)
+    assert bool(first.at["loop.propose.returns", "restricted"])
+    assert not bool(first.at["loop.evaluate.noise", "restricted"])
+    assert (first.at["loop.evaluate.noise", "low"], first.at["loop.evaluate.noise", "high"]) == (0, 1)
+    assert first["density"].iat[0] > 0.9 and first["coverage"].iat[0] > 0.9
+    assert not (report / "sensitivity.csv").exists()  # a sobol design gives no indices
+    assert (report / "scenarios.png").stat().st_size > 10_000
+    page = (report / "report.html").read_text()
+    assert "scenarios.png" in page and "Scenario p_takeoff &gt;= 0.5" in page
+
+
+@pytest.mark.slow
+def test_morris_ranks_the_irrelevant_parameter_last(tmp_path: Path) -> None:
+    report = sweep_and_report(tmp_path, "morris", "cycles=60", "hydra/sweeper=design",
+                              "hydra.sweeper.method=morris", "hydra.sweeper.n=8",
+                              "loop.propose.rate=interval(0.1,0.3)", "loop.propose.returns=interval(1.1,1.5)",
+                              "loop.evaluate.noise=interval(0,1)")
+    table = pd.read_csv(report / "sensitivity.csv")
+    assert list(table.columns[:5]) == ["output", "parameter", "mu_star", "mu_star_conf", "sigma"]
+    for output in ("blowup_cycle", "final_ability"):
+        part = table[table["output"] == output].sort_values("mu_star", ascending=False)
+        assert list(part["parameter"])[-1] == "loop.evaluate.noise", part
+        assert part["mu_star"].iloc[-1] < 0.01 * part["mu_star"].iloc[0]
+    assert (table["blocks"] == 8).all()
+
+
+@pytest.mark.slow
+def test_failed_runs_leave_out_whole_blocks_and_the_report_says_how_to_fill_them(tmp_path: Path) -> None:
+    """Half the runs fail (an injected fault is a design parameter): blocks with a hole are left out."""
+    overrides = ["cycles=20", "hydra/sweeper=design", "hydra.sweeper.method=saltelli", "hydra.sweeper.n=4",
+                 "loop.propose.rate=interval(0.1,0.3)", "fault.raise_in_job=choice(false,true)",
+                 "loop.propose.sigma=0.0,0.1"]
+    root = tmp_path
+    failed = run("takeoff", "-m", "+experiment=deterministic", *overrides, *SYNC, f"hydra.sweep.dir={root}/s",
+                 cwd=root)
+    assert failed.returncode == 1, failed.stderr[-2000:]  # failures are reported, the sweep went on
+    report = run("takeoff-report", f"{root}/s/results.zarr", "--out", f"{root}/r", "--quiet", cwd=root)
+    ok(report)
+    table = pd.read_csv(root / "r" / "sensitivity.csv")
+    assert list(table.columns[:3]) == ["loop.propose.sigma", "output", "parameter"]
+    assert set(table["loop.propose.sigma"]) == {0.0, 0.1}
+    blocks = table.groupby("loop.propose.sigma")[["blocks", "blocks_left_out"]].first()
+    assert (blocks.sum(axis=1) == 4).all() and (blocks["blocks_left_out"] > 0).all()
+    runs = pd.read_csv(root / "r" / "design_runs.csv")
+    assert (runs["run_id"].isna() == (runs["fault.raise_in_job"].astype(str).str.lower() == "true")).all()
+    assert "incomplete Saltelli blocks left out" in report.stdout
+    fill = next(line for line in report.stdout.splitlines() if line.startswith("Fill them"))
+    command = fill.split(": ", 1)[1]
+    words = shlex.split(command)
+    assert words[:2] == ["takeoff", "-m"] and f"store={root}/s/results.zarr" in words
+    again = run(*words, cwd=root)  # the printed command resumes the same design in the same store
+    assert again.returncode == 1
+    done = int(runs["run_id"].notna().sum())
+    assert f"already complete in {root}/s/results.zarr" in again.stdout
+    assert f", {done} already complete" in again.stdout or f" {len(set(runs['run_id'].dropna()))} already" \
+        in again.stdout
+    # the filled store still has its design: the report reads it again
+    assert np.isfinite(table["S1"]).any() or table["S1"].isna().all()
+
+
+def test_bad_scenario_is_refused_before_any_work(tmp_path: Path) -> None:
+    done = run("takeoff-report", str(tmp_path / "nothing.zarr"), "--scenario", "p_takeof > 1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "p_takeof" in done.stderr and "p_takeoff" in done.stderr and "Traceback" not in done.stderr
