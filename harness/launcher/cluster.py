@@ -225,9 +225,26 @@ class Connection:
         noun = "Slurm" if kind == "slurm" else "PBS"
         print(f"takeoff: {noun} worker jobs {', '.join(self.job_ids)} submitted"
               + (f", dashboard {self.cluster.dashboard_link}" if dashboard else ""), flush=True)
+        # A worker whose batch job ended (cancelled, walltime, a lost node) is replaced:
+        # dask-jobqueue drops it about 15 s after it leaves, and scaling again
+        # submits a new job in its place. Without this, a sweep whose last worker
+        # job ended would wait forever.
+        self._stopping = threading.Event()
+        keeper = threading.Thread(target=self._keep_jobs, args=(jobs,), name="takeoff-jobs", daemon=True)
+        keeper.start()
+
+    def _keep_jobs(self, jobs: int) -> None:
+        while not self._stopping.wait(10.0):
+            try:
+                self.cluster.scale(jobs=jobs)
+            except Exception:  # noqa: BLE001  (a cluster closing under it; the next close stops this)
+                log.debug("rescaling the batch jobs failed", exc_info=True)
 
     def close(self) -> None:
         """Close the client, then the cluster this connection started."""
+        stopping: threading.Event | None = getattr(self, "_stopping", None)
+        if stopping is not None:
+            stopping.set()
         try:
             self.client.close()
         finally:
