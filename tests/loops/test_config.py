@@ -42,3 +42,49 @@ def test_the_command_line_reports_bad_input_without_a_traceback(tmp_path: Path, 
     assert message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.rglob("results.zarr")), "a run was written despite the bad input"
+
+
+def _replace(obj: object, key: str, value: object) -> object:
+    import dataclasses
+
+    head, _, rest = key.partition(".")
+    inner = getattr(obj, head)
+    return dataclasses.replace(obj, **{head: _replace(inner, rest, value) if rest else value})  # type: ignore[type-var]
+
+
+def _outside(bounds: object, integer: bool) -> list[float]:
+    """Return values just outside each declared bound (one per side that has one)."""
+    step = 1 if integer else 1e-6
+    out: list[float] = []
+    ge, le, gt, lt = (getattr(bounds, side) for side in ("ge", "le", "gt", "lt"))
+    if ge is not None:
+        out.append(ge - step * max(1, abs(ge)) if not integer else ge - 1)
+    if gt is not None:
+        out.append(gt)
+    if le is not None:
+        out.append(le + step * max(1, abs(le)) if not integer else le + 1)
+    if lt is not None:
+        out.append(lt)
+    return out
+
+
+def test_every_declared_range_is_enforced() -> None:
+    from harness.config import RunConfig, validate
+    from loops.params import check_ranges, iter_fields
+
+    checked = 0
+    for key, field, default in iter_fields(RunConfig()):
+        bounds = field.metadata.get("bounds")
+        if bounds is None:
+            continue
+        assert bounds.ge is not None or bounds.gt is not None, f"{key} has no lower bound"
+        integer = isinstance(default, int) and not isinstance(default, bool)
+        for value in _outside(bounds, integer):
+            with pytest.raises(ConfigError, match=f"^{key}=.* is out of range; allowed: "):
+                check_ranges(_replace(RunConfig(), key, value))
+            checked += 1
+        inside = bounds.ge if bounds.ge is not None else bounds.le
+        if inside is not None and bounds.allows(inside):
+            check_ranges(_replace(RunConfig(), key, int(inside) if integer else inside))
+    validate(RunConfig())
+    assert checked >= 90, checked  # 94 bounds on 2026-11-25: a field added without one fails above

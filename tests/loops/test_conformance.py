@@ -35,8 +35,28 @@ def test_unknown_stage_names_the_known_ones() -> None:
 
 @pytest.mark.parametrize("stage", STAGES.names())
 def test_every_stage_reads_its_config(stage: str) -> None:
+    import dataclasses
+    import typing
+
+    entry = STAGES.get(stage)
     world = compose().world()
-    assert STAGES.get(stage).config(world) is not None
+    picked = entry.config(world)
+    # The picker hands the stage the config type its run() declares, taken out of the world ...
+    assert typing.get_type_hints(entry.run)["cfg"] is type(picked)
+    # ... and the world's own value of it (or a view made of the world's values): a changed world
+    # config reaches the stage.
+    parts = {id(world)}
+    todo = [world]
+    while todo:
+        node = todo.pop()
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if dataclasses.is_dataclass(value):
+                parts.add(id(value))
+                todo.append(value)
+    view = [getattr(picked, f.name) for f in dataclasses.fields(picked)]
+    assert id(picked) in parts or all(id(v) in parts for v in view), (
+        f"stage {stage!r} reads a config that is not the world config's")
 
 
 def check(traj: Trajectory, seeds: int, cycles: int, n_domains: int) -> None:

@@ -38,6 +38,10 @@ def test_takeoff_diverges_near_the_blowup_time(suite: BenchmarkSuite) -> None:
     t_star = 1 / (run.loop.propose.rate * (1.5 - 1))
     diverged = int(traj.diverged_cycle[0])
     assert abs(diverged - t_star) <= 0.15 * t_star, diverged
+    # Exactly: the first cycle whose ability, by the recursion, is past theta_max (or infinite).
+    theta = recursion(run.loop.propose.rate, 1.5, run.cycles)
+    expected = int(np.flatnonzero(~(theta <= run.instance.theta_max))[0])
+    assert diverged == expected == 44, (diverged, expected)
     assert np.isnan(traj.ability[0, diverged:]).all() and np.isfinite(traj.ability[0, :diverged]).all()
     assert np.isnan(traj.instances[0, diverged:]).all()
 

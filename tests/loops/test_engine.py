@@ -131,7 +131,10 @@ def test_simulate_takes_an_engine_object(suite: BenchmarkSuite) -> None:
 def test_same_bits_without_numpy_simd_loops(suite: BenchmarkSuite) -> None:
     # numpy picks SIMD loops by CPU (AVX2, AVX-512, ...); with all of them off it
     # behaves as on an older CPU. Our exp, log, normals and a whole run must not change.
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    try:  # numpy 2 (numpy 1.26, which pyproject.toml allows, calls the package numpy.core)
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
     found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
     if not found:

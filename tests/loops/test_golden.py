@@ -1,4 +1,13 @@
-"""The kernel's output is bit-identical to the golden trajectories (see tests/loops/golden.py)."""
+"""The kernel's output is bit-identical to the golden trajectories (see tests/loops/golden.py).
+
+These files detect change only: they were written by the code they check, so
+they say nothing about whether the model is right. What the model must do is
+held by oracles elsewhere: the deterministic limit against its recursion and
+exact divergence cycle (test_deterministic.py), the accuracy curves against
+scipy (test_oracles.py), gaming against the Goodhart gap (test_behaviours.py),
+the per-instance reference (test_reference.py) and the guards' properties
+(tests/properties).
+"""
 
 from __future__ import annotations
 

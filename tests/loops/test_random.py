@@ -50,6 +50,14 @@ def test_ziggurat_layers_have_equal_area() -> None:
     assert np.all(np.diff(y[1:]) > 0) and y[256] == 1.0
     areas = x[1:256] * (y[2:257] - y[1:256])  # the layers above the base strip
     np.testing.assert_allclose(areas, ZIGGURAT_V, rtol=1e-9)
+    # Checks that do not follow from how the tables were built: the layer corners lie on
+    # the normal density exp(-x^2/2), and the common area V is the base strip's, its
+    # rectangle plus the tail beyond R as scipy integrates it.
+    np.testing.assert_allclose(y[1:257], np.exp(-(x[1:257] ** 2) / 2), rtol=0, atol=1e-15)
+    f_r = np.exp(-ZIGGURAT_R**2 / 2)
+    tail = np.sqrt(2 * np.pi) * stats.norm.sf(ZIGGURAT_R)
+    np.testing.assert_allclose(ZIGGURAT_V, ZIGGURAT_R * f_r + tail, rtol=1e-9)
+    np.testing.assert_allclose(x[0], ZIGGURAT_V / f_r, rtol=1e-12)
 
 
 def test_ziggurat_normals_follow_the_normal_distribution() -> None:

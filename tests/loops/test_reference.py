@@ -1,4 +1,29 @@
-"""The vectorised kernel and the per-instance reference agree in distribution."""
+"""The vectorised kernel and the per-instance reference agree in distribution.
+
+One combined test per config (``tests/loops/twosample.py``): the largest
+Kolmogorov-Smirnov distance over every recorded variable at eight cycles, the
+cumulative event counts and the first guard bypass, missing values (NaN) sorted
+below every number so the finite fraction is compared too, with a permutation
+p-value; it fails below ``ALPHA``. Both simulations are seeded, so the test is
+deterministic.
+
+Power, measured on 2026-11-25 (kernel against kernel with one parameter
+changed, 200 worlds a side, 10 independent repetitions each, ALPHA = 0.01;
+the reference agrees with the kernel in distribution, so this is the power
+against a reference with that change). The configs below do NOT reach the
+0.95 issue 17 asks for: most of the listed parameters barely act in them
+(patience and fix_max do not act at all in the first two: troubleshooting is
+off there). Configs chosen per parameter and more worlds are still to do.
+
+=====================  ====  =========  =========  =========  ====  ========  =========  =========
+config                 none  rate 1.10  rate 1.25  sigma 1.5  rho   mutation  patience   fix_max
+                                                              1.25  x2        +5         x1.3
+=====================  ====  =========  =========  =========  ====  ========  =========  =========
+bare-closed            0.0   0.0        0.3        0.0        0.0   0.0       0.0        0.0
+checkpointed-ceiling   0.0   0.0        0.0        0.0        0.0   0.0       0.0        0.0
+story-small            0.1   0.0        0.5        0.1        1.0   0.1       0.1        0.1
+=====================  ====  =========  =========  =========  ====  ========  =========  =========
+"""
 
 from __future__ import annotations
 
@@ -10,6 +35,9 @@ from loops import simulate
 from loops.reference import simulate_reference
 from loops.suite import BenchmarkSuite
 from tests.loops.conftest import compose
+from tests.loops.twosample import feature_names, features, max_ks
+
+ALPHA = 0.01
 
 SEEDS = 200
 CONFIGS = {
@@ -51,6 +79,14 @@ def bypass_times(traj) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
+def test_distributions_agree_in_one_combined_test(name: str, suite: BenchmarkSuite) -> None:
+    kernel, reference = both(name, suite)
+    stat, p, worst = max_ks(features(kernel), features(reference))
+    assert p > ALPHA, f"{name}: largest KS distance {stat:.3f} at {feature_names(kernel)[worst]}, p = {p:.4f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CONFIGS))
 def test_mean_trajectories_agree(name: str, suite: BenchmarkSuite) -> None:
     kernel, reference = both(name, suite)
     for var in (
@@ -66,9 +102,16 @@ def test_mean_trajectories_agree(name: str, suite: BenchmarkSuite) -> None:
         if a.ndim == 3:
             a, b = a.mean(axis=-1), b.mean(axis=-1)
         for c in range(0, a.shape[1], 5):
-            x, y = a[:, c][np.isfinite(a[:, c])], b[:, c][np.isfinite(b[:, c])]
+            fx, fy = np.isfinite(a[:, c]), np.isfinite(b[:, c])
+            # The finite fraction (worlds where an instance works), compared rather than skipped.
+            p_pool = (fx.sum() + fy.sum()) / (len(fx) + len(fy))
+            se_f = np.sqrt(p_pool * (1 - p_pool) * (1 / len(fx) + 1 / len(fy)))
+            assert abs(fx.mean() - fy.mean()) <= 4.5 * se_f + 1e-9, (
+                f"{name}: {var} at cycle {c}: finite in {fx.mean():.3f} of kernel worlds, {fy.mean():.3f} "
+                f"of reference worlds")
+            x, y = a[:, c][fx], b[:, c][fy]
             if len(x) < 20 or len(y) < 20:
-                continue
+                continue  # the fraction was compared above; too few values for a mean
             se = np.hypot(x.std(ddof=1) / np.sqrt(len(x)), y.std(ddof=1) / np.sqrt(len(y)))
             # 4.5 standard errors: with a few hundred comparisons, chance alone stays far inside.
             assert abs(x.mean() - y.mean()) <= 4.5 * se + 1e-3 * (1 + abs(y.mean())), (

@@ -80,9 +80,14 @@ def test_no_guard_copies_start_once_replicate_is_held(seed: int, rho: float) -> 
         "loop.propose.p_tool=0",
         cycles=60,
     )
-    first = np.nanargmax(traj.spawns > 0, axis=1)
-    assert (np.nansum(traj.spawns, axis=1) > 0).all(), "a world held replicate with no guard and never copied"
-    assert (first < 60).all()
+    spawned = np.nan_to_num(traj.spawns) > 0
+    assert spawned.any(axis=1).all(), "a world held replicate with no guard and never copied"
+    # The first instance holds the whole home compute, so it tries a copy each cycle with
+    # probability rho: the first copy's cycle is geometric. Each world's is below the
+    # geometric's 1 - 1e-6 quantile (a delayed or throttled start fails this).
+    first = spawned.argmax(axis=1)
+    bound = int(np.ceil(np.log(1e-6) / np.log1p(-rho))) if rho < 1 else 0
+    assert (first <= bound).all(), (first, bound)
 
 
 @SETTINGS
@@ -109,8 +114,7 @@ def test_invariants(seed: int, mode: str, evaluate: bool, checkpoint: bool, shut
         values = getattr(traj, name)
         assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1, name
     working = traj.results_rows > 0
-    alive = np.isfinite(traj.diverged_cycle)  # nothing diverges in the story
-    assert alive.all() and (traj.diverged_cycle == -1).all()
+    assert (traj.diverged_cycle == -1).all(), "a story world diverged"
     for name in ("score", "proxy_score", "ability", "ability_max"):
         values = getattr(traj, name)
         assert np.isfinite(values[working]).all(), f"{name} is NaN while instances work"
