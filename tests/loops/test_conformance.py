@@ -86,6 +86,15 @@ def test_every_loop_variant(variant: str, suite: BenchmarkSuite) -> None:
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_preset_runs_at_tiny_size(experiment: str, suite: BenchmarkSuite) -> None:
-    run = compose(f"+experiment={experiment}", "seeds=2", "cycles=15")
-    check(simulate(run.world(), suite, cycles=15, run_seed=run.seed, seed_indices=range(2)), 2, 15, 3)
+def test_every_experiment_preset_runs_past_its_events_at_small_size(experiment: str,
+                                                                     suite: BenchmarkSuite) -> None:
+    preset = compose(f"+experiment={experiment}")
+    events = [t for t in (preset.model.t_net, preset.interventions.t_shutdown) if t is not None]
+    cycles = max([15, *(t + 5 for t in events)])
+    assert cycles <= preset.cycles, f"the preset's own cycles end before its events {events}"
+    run = compose(f"+experiment={experiment}", "seeds=2", f"cycles={cycles}", "capacity.home=8",
+                  "capacity.external=8")
+    traj = simulate(run.world(), suite, cycles=cycles, run_seed=run.seed, seed_indices=range(2))
+    check(traj, 2, cycles, 3)
+    if run.interventions.t_shutdown is not None:  # the plug was pulled: no home instance after it
+        assert np.nan_to_num(traj.instances[:, run.interventions.t_shutdown:]).max() == 0
