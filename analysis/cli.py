@@ -4,8 +4,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import warnings
 from pathlib import Path
+
+
+def out_problem(out: Path) -> str | None:
+    """Return why the report cannot be written into ``out``, or None; creates ``out`` when it can.
+
+    Examples
+    --------
+    >>> out_problem(Path("/proc/version/report"))
+    "--out '/proc/version/report' lies inside the file '/proc/version'; give a directory for the report"
+    """
+    if out.exists() and not out.is_dir():
+        return f"--out {str(out)!r} is a file, not a directory; give a directory for the report"
+    parent = out
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent != out and not parent.is_dir():
+        return f"--out {str(out)!r} lies inside the file {str(parent)!r}; give a directory for the report"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):  # root may write where the mode bits say no: try it
+            pass
+    except OSError as err:
+        return (f"--out {str(out)!r} cannot be written ({err.strerror or err}); "
+                f"give a directory you can write to")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     except results.StoreError as err:
         print(f"takeoff-report: {err}", file=sys.stderr)
+        return 2
+    if (problem := out_problem(Path(args.out))) is not None:
+        print(f"takeoff-report: {problem}", file=sys.stderr)
         return 2
     from tqdm import tqdm
 

@@ -228,7 +228,10 @@ class SweepStore:
 
     def __init__(self, path_or_url: str | os.PathLike[str], *, create: bool = True) -> None:
         self.url = os.fspath(path_or_url)
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        except (ImportError, ValueError) as err:  # a protocol whose package is absent, or unknown
+            raise StoreError(f"cannot open the store {self.url!r}: {err}") from err
         self.local = isinstance(self.fs, LocalFileSystem)
         if self.local:
             self.root = os.path.abspath(self.root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,31 @@ def test_bad_store_gives_a_clear_error(tmp_path: Path, kind: str) -> None:
     assert str(store) in done.stderr and "Traceback" not in done.stderr, done.stderr
     if kind == "foreign":
         assert (store / "notes.txt").read_text() == "mine" and len(list(store.iterdir())) == 1
+
+
+@pytest.mark.parametrize("kind", ["file", "inside_a_file", "not_writable"])
+def test_out_that_cannot_hold_a_report_is_refused_before_any_work(tmp_path: Path, kind: str) -> None:
+    store = tmp_path / "s.zarr"
+    write_synthetic_runs(store, range(2))
+    (tmp_path / "notes.txt").write_text("mine")
+    out = {"file": tmp_path / "notes.txt", "inside_a_file": tmp_path / "notes.txt" / "report",
+           "not_writable": Path("/sys/takeoff-report-test")}[kind]  # /sys refuses new entries even to root
+    done = run("takeoff-report", str(store), "--out", str(out), "--quiet", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(out) in lines[0] and "--out" in lines[0], done.stderr
+    assert done.stdout == "" and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_object_store_url_without_its_package_is_one_line(tmp_path: Path) -> None:
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here: the URL would be tried for real")
+    url = "s3://takeoff-bucket/results.zarr"
+    done = run("takeoff-report", url, "--out", str(tmp_path / "r"), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0] and "s3fs" in lines[0], done.stderr
+    assert not (tmp_path / "r").exists()
 
 
 def peak_rss_of_report(store: Path, out: Path) -> int:
