@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.report import write_report
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
             ds = results.open_sweep(args.store)
+        for warning in caught:  # never hidden: how many runs are left out (issue 11, item 3)
+            print(f"takeoff-report: warning: {warning.message}", file=sys.stderr)
         failed = results.failures(args.store)
         if args.scenario is not None and sensitivity.load_design(args.store) is None:
             print(f"takeoff-report: --scenario needs a store written by a design sweep "

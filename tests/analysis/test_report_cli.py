@@ -81,6 +81,7 @@ def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert report.returncode == 0, report.stderr
+    assert "1 failed and 0 incomplete runs left out" in report.stderr, report.stderr
     assert "1 failed runs" in report.stdout and "injected fault" in report.stdout, report.stdout
     assert len(pd.read_csv(tmp_path / "report" / "summary.csv")) == 2
     assert "Failed runs" in (tmp_path / "report" / "report.html").read_text()
