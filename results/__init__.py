@@ -1,9 +1,10 @@
-"""The sweep store: schema v1, safe writes from many processes, lazy opening."""
+"""The sweep store: schema v2, batches of runs written safely by many processes, lazy opening."""
 
 from results import schema
+from results.batch import RunRecord
 from results.schema import SCHEMA_VERSION, SchemaError, run_dataset, validate
 from results.store import StoreError, SweepStore, run_id
-from results.sweep import failures, open_sweep
+from results.sweep import failures, open_analysis, open_sweep
 
-__all__ = ["SCHEMA_VERSION", "SchemaError", "StoreError", "SweepStore", "failures", "open_sweep",
-           "run_dataset", "run_id", "schema", "validate"]
+__all__ = ["SCHEMA_VERSION", "RunRecord", "SchemaError", "StoreError", "SweepStore", "failures", "open_analysis",
+           "open_sweep", "run_dataset", "run_id", "schema", "validate"]

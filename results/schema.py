@@ -1,4 +1,4 @@
-"""The sweep store's schema (v1): names, dims, dtypes, units, written once.
+"""The sweep store's schema (v2): names, dims, dtypes, units, written once.
 
 Everything else imports these names; nothing retypes a variable's string. The
 simulator's record (``loops.record.Trajectory``) carries the same variable
@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-SCHEMA_VERSION = 1
+#: v2: batches of runs in one group (dimension ``run``), sharded, checksummed chunks, analysis
+#: with the run. v1 (one group per run, no checksums) is still read.
+SCHEMA_VERSION = 2
 
 # Dimensions.
 RUN, SEED, CYCLE, DOMAIN = "run", "seed", "cycle", "domain"
@@ -161,7 +163,7 @@ def run_dataset(arrays: dict[str, np.ndarray], *, seed: np.ndarray, cycle: np.nd
 
 
 def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
-    """Check that ``ds`` follows schema v1.
+    """Check that ``ds`` follows the schema.
 
     Parameters
     ----------
@@ -177,7 +179,7 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
     for name, var in VARIABLES.items():
         if name not in ds.data_vars:
             raise SchemaError(f"variable {name!r} is missing")
-        da = ds[name]
+        da = ds.variables[name]  # the Variable: no DataArray built per check
         if da.dims != lead + var.dims:
             raise SchemaError(f"variable {name!r} has dims {da.dims}; expected {lead + var.dims}")
         if da.dtype != np.dtype(var.dtype):
@@ -185,7 +187,7 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
         for attr in ("long_name", "units"):
             if attr not in da.attrs:
                 raise SchemaError(f"variable {name!r} lacks the {attr!r} attribute")
-        if var.dtype.startswith("float") and isinstance(da.variable._data, np.ndarray) \
+        if var.dtype.startswith("float") and isinstance(da._data, np.ndarray) \
                 and np.isinf(da.values).any():
             # DESIGN section 3: a diverged trajectory is NaN after it diverges; never infinity.
             raise SchemaError(f"variable {name!r} holds infinity; diverged values must be NaN")
@@ -193,9 +195,10 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
         if coord not in ds.coords:
             raise SchemaError(f"coordinate {coord!r} is missing")
         want = (RUN,) if coord == RUN_ID else (coord,)
-        if ds[coord].dims != want:
-            raise SchemaError(f"coordinate {coord!r} has dims {ds[coord].dims}; expected {want}")
-        if coord in (SEED, CYCLE) and ds[coord].dtype != np.int64:
-            raise SchemaError(f"coordinate {coord!r} has dtype {ds[coord].dtype}; expected int64")
-    if ds.sizes.get(CYCLE, 0) > 1 and not bool((np.diff(ds[CYCLE].values) > 0).all()):
+        variable = ds.variables[coord]
+        if variable.dims != want:
+            raise SchemaError(f"coordinate {coord!r} has dims {variable.dims}; expected {want}")
+        if coord in (SEED, CYCLE) and variable.dtype != np.int64:
+            raise SchemaError(f"coordinate {coord!r} has dtype {variable.dtype}; expected int64")
+    if ds.sizes.get(CYCLE, 0) > 1 and not bool((np.diff(ds.variables[CYCLE].values) > 0).all()):
         raise SchemaError("coordinate 'cycle' must increase strictly (the cycles kept)")

@@ -1,35 +1,43 @@
-"""The sweep store: one Zarr group per run, published atomically.
+"""The sweep store: batches of runs as Zarr groups, published atomically; planned runs and claims.
 
-Layout of a store at ``PATH``::
+Layout of a store at ``PATH`` (schema v2)::
 
-    PATH/zarr.json              root group; attrs["takeoff"] marks a takeoff store (schema, provenance)
-    PATH/runs/<run_id>/         one complete run, schema v1 (xarray -> Zarr v3, zstd)
-    PATH/runs/.tmp-<run_id>-*   a run being written, or one whose writer was killed
-    PATH/done/<run_id>          written last; holds the name of the run's group under runs/
-    PATH/failed/<run_id>.json   a failed run: its params, config, overrides and error
-    PATH/index.json             written by :meth:`SweepStore.consolidate`: what opening a sweep needs
-    PATH/design.json            the design of the latest design sweep (:meth:`SweepStore.write_design`)
+    PATH/zarr.json                   root group (zarr); attrs["takeoff"] marks a takeoff store
+    PATH/batches/<batch>/            a published batch of runs (:mod:`results.batch`)
+    PATH/batches/.tmp-<batch>-<holder>-<8 hex>
+                                     a batch being written, or left by a writer that died
+    PATH/done/<batch>                written after its group is complete: the group and its run ids
+    PATH/failed/<run_id>.json        a failed run: its params, config, overrides and error
+    PATH/planned/<sweep>.json        the runs a sweep planned, with their overrides
+    PATH/claims/<holder>.json        a live sweep's claim on the runs it computes (:mod:`results.claims`)
+    PATH/index.json                  written by :meth:`SweepStore.consolidate`: what opening a sweep needs
+    PATH/design.json                 the design of the latest design sweep (:meth:`SweepStore.write_design`)
 
-Concurrent writers never share a chunk or a group: each writer writes its run
+Concurrent writers never share a chunk or a group: each writer writes its batch
 into a group of its own under a temporary name. On a local file system it then
-renames the group into place (``rename(2)`` is atomic), so a reader sees a run
-whole or not at all, a retried job finds its run already there, and a killed
-writer leaves only a ``.tmp-`` group that readers ignore. On object stores and
-other fsspec file systems, where there is no atomic rename, the ``done/<run_id>``
-marker (one small object, written after the last chunk) names the group that
-holds the run. Nothing appends along a dimension (DESIGN section 4).
+renames the group into place (``rename(2)`` is atomic), so a reader sees a batch
+whole or not at all, and a killed writer leaves only a ``.tmp-`` group that
+readers ignore and the next sweep removes once its writer's claim is dead. On
+object stores and other fsspec file systems, where there is no atomic rename,
+the ``done/<batch>`` marker (one small object, written after the last chunk)
+names the group that holds the batch. Nothing appends along a dimension
+(DESIGN section 4).
+
+Stores of schema v1 (``PATH/runs/<run_id>/``, one group per run, no checksums)
+are still read; they are never written to.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import fsspec
@@ -37,29 +45,29 @@ import numpy as np
 import xarray as xr
 from fsspec.implementations.local import LocalFileSystem
 
-from results import schema
+from results import batch as batches
+from results import claims, schema
+from results.batch import RunRecord
 from results.provenance import git_state, now, package_version
+from results.status import Facts, classify
 
 log = logging.getLogger(__name__)
 
 #: Root attribute that marks a takeoff store.
 MARKER = "takeoff"
-RUNS, FAILED, DONE, TMP, INDEX = "runs", "failed", "done", ".tmp-", "index.json"
+BATCHES, RUNS, FAILED, DONE, PLANNED, CLAIMS = "batches", "runs", "failed", "done", "planned", "claims"
+TMP, INDEX = ".tmp-", "index.json"
 #: The experimental design of the store's latest design sweep (``hydra/sweeper=design``).
 DESIGN = "design.json"
-SUBDIRS = (RUNS, FAILED, DONE)
-#: Elements per chunk when a run is written (about 4 MB of float32).
-CHUNK_ELEMENTS = 1 << 20
+SUBDIRS = (BATCHES, FAILED, DONE, PLANNED, CLAIMS)
+#: The holder part of a temporary group's name when the writer holds no claim (a single run).
+NO_CLAIM = "noclaim"
+#: Schema versions this takeoff reads; it writes :data:`results.schema.SCHEMA_VERSION` only.
+READABLE = (1, schema.SCHEMA_VERSION)
 
 
 class StoreError(Exception):
     """A store path cannot be used; the message names the path and the reason."""
-
-
-#: Chunk keys ``c.0.1`` rather than zarr's default ``c/0/1``: every chunk file
-#: sits in its array's directory, so a run costs no nested directories
-#: (a story run's write: 14 ms -> 7.5 ms on a local disk).
-CHUNK_SEPARATOR = "."
 
 
 def run_id(config: Mapping[str, Any]) -> str:
@@ -85,120 +93,23 @@ def run_id(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _chunks(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
-    """Return the chunks of each variable: along ``cycle``, at most CHUNK_ELEMENTS per chunk."""
-    encoding: dict[str, dict[str, Any]] = {}
-    for name, da in ds.data_vars.items():
-        chunks = list(da.shape)
-        if schema.CYCLE in da.dims:
-            axis = da.dims.index(schema.CYCLE)
-            others = max(1, da.size // max(1, da.shape[axis]))
-            chunks[axis] = max(1, min(da.shape[axis], CHUNK_ELEMENTS // others))
-        encoding[str(name)] = {"chunks": tuple(max(1, c) for c in chunks)}
-    return encoding
+def batch_name(run_ids: Sequence[str]) -> str:
+    """Return the name of the batch of ``run_ids`` (16 hex digits, whatever their order)."""
+    return hashlib.sha256(",".join(sorted(run_ids)).encode()).hexdigest()[:16]
 
 
-def _write_group(url: str, ds: xr.Dataset) -> None:
-    """Write ``ds`` as a new Zarr v3 group that ``xr.open_zarr`` reads back identically.
-
-    ``Dataset.to_zarr`` creates, fills and annotates the ~23 arrays of a run one
-    after another, each a round trip through zarr's event loop (~55 ms for a
-    story run); creating and filling them concurrently in one coroutine takes
-    about a third less. The metadata is what xarray writes: ``dimension_names``
-    and the attributes.
-    """
-    import asyncio
-
-    import zarr.api.asynchronous as zasync
-    from zarr.codecs import ZstdCodec
-    from zarr.core.sync import sync
-
-    encoding = _chunks(ds)
-
-    async def write() -> None:
-        root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(ds.attrs))
-
-        async def one(name: str, var: xr.Variable) -> None:
-            values = np.asarray(var.values)
-            text = values.dtype.kind in "OU"
-            fill: Any = "" if text else (np.nan if values.dtype.kind == "f" else 0)
-            array = await root.create_array(
-                name, shape=values.shape, dtype=str if text else values.dtype,
-                chunks=encoding.get(name, {}).get("chunks", values.shape),
-                compressors=(ZstdCodec(level=3),), fill_value=fill,
-                chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
-                attributes=dict(var.attrs), dimension_names=[str(d) for d in var.dims])
-            await array.setitem(Ellipsis, values.astype(str) if text else values)
-
-        await asyncio.gather(*(one(str(n), v) for n, v in ds.variables.items()))
-
-    sync(write())
+def _tmp_holder(name: str) -> str:
+    """Return the holder id of a temporary group name ``.tmp-<batch>-<holder>-<8 hex>``."""
+    parts = name[len(TMP):].split("-")
+    return parts[1] if len(parts) == 3 else ""
 
 
-def _write_group_local(path: str, ds: xr.Dataset) -> None:
-    """Write ``ds`` as a Zarr v3 group on a local disk, directly: the same files zarr writes.
-
-    zarr-python spends ~1.5 ms of event-loop work per array; a run has 23 small
-    arrays, so writing a story run through it costs ~35 ms, more than the
-    run's simulation. Here each array is one ``zarr.json`` (the metadata zarr
-    itself writes: regular chunk grid, ``.``-separated chunk keys, bytes or
-    vlen-utf8 then zstd) and its chunk files, encoded with the numcodecs codecs
-    zarr uses. ``tests/results`` read every run back through zarr and xarray.
-    """
-    from numcodecs import VLenUTF8, Zstd
-
-    zstd = Zstd(level=3, checksum=False)
-    encoding = _chunks(ds)
-    os.makedirs(path)
-    _write_json(os.path.join(path, "zarr.json"),
-                {"attributes": dict(ds.attrs), "zarr_format": 3, "node_type": "group"})
-    for name, var in ds.variables.items():
-        values = np.asarray(var.values)
-        text = values.dtype.kind in "OU"
-        chunks = tuple(encoding.get(str(name), {}).get("chunks", values.shape)) if values.ndim else ()
-        if text:
-            fill: str | int
-            dtype, fill, codecs = "string", "", [{"name": "vlen-utf8", "configuration": {}}]
-        else:
-            dtype = values.dtype.name
-            fill = "NaN" if values.dtype.kind == "f" else 0
-            codecs = [{"name": "bytes", "configuration": {"endian": "little"}}]
-        codecs.append({"name": "zstd", "configuration": {"level": 3, "checksum": False}})
-        array_dir = os.path.join(path, str(name))
-        os.makedirs(array_dir)
-        _write_json(os.path.join(array_dir, "zarr.json"), {
-            "shape": list(values.shape), "data_type": dtype,
-            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
-            "chunk_key_encoding": {"name": "default", "configuration": {"separator": CHUNK_SEPARATOR}},
-            "fill_value": fill, "codecs": codecs, "attributes": dict(var.attrs),
-            "dimension_names": [str(d) for d in var.dims], "zarr_format": 3, "node_type": "array",
-            "storage_transformers": [],
-        })
-        grid = [range(0, n, c) for n, c in zip(values.shape, chunks, strict=True)]
-        for corner in itertools.product(*grid):
-            block = values[tuple(slice(a, a + c) for a, c in zip(corner, chunks, strict=True))]
-            if text:
-                raw = VLenUTF8().encode(np.asarray(block, dtype=object).ravel())
-            else:
-                if block.shape != chunks:  # edge chunks are stored whole, padded with the fill value
-                    full = np.full(chunks, np.nan if values.dtype.kind == "f" else 0, values.dtype)
-                    full[tuple(slice(0, n) for n in block.shape)] = block
-                    block = full
-                raw = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<")).tobytes()
-            key = os.path.join(array_dir, CHUNK_SEPARATOR.join(
-                ["c", *(str(a // c) for a, c in zip(corner, chunks, strict=True))]))
-            with open(key, "wb") as f:
-                f.write(zstd.encode(raw))
-
-
-def _write_json(path: str, data: dict[str, Any]) -> None:
-    with open(path, "w") as f:
-        json.dump(data, f, indent=2, allow_nan=False)
-
-
-def _tmp_run_id(name: str) -> str:
-    """Return the run id of a temporary group name ``.tmp-<run_id>-<8 hex>``."""
-    return name[len(TMP):-9]
+def _v1_runs(rid: str, params: Any, config: Any, overrides: Any) -> dict[str, list[Any]]:
+    """Return a schema v1 run's identity in the columnar form of a batch's ``runs``."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    digest = str(config.get("model_digest", "") or "") if isinstance(config, dict) else ""
+    return {"run_id": [rid], "params": [params], "overrides": [overrides], "config": [text],
+            "model_digest": [digest]}
 
 
 class SweepStore:
@@ -216,8 +127,8 @@ class SweepStore:
     ------
     StoreError
         If the path is a file or inside one, cannot be written, holds something
-        that is not a takeoff store, or a store of another schema version.
-        Nothing at the path is changed when the store is refused.
+        that is not a takeoff store, or a store of a schema version this
+        takeoff cannot read. Nothing at the path is changed when the store is refused.
 
     Examples
     --------
@@ -237,9 +148,15 @@ class SweepStore:
             self.root = os.path.abspath(self.root)
         #: The store's provenance (``schema_version``, ``package_version``, ``git_revision``, ``created``).
         self.attrs: dict[str, Any] = self._open(create)
+        self._claimed: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"SweepStore({self.url!r})"
+
+    @property
+    def version(self) -> int:
+        """The store's schema version."""
+        return int(self.attrs.get("schema_version", 0))
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -251,6 +168,32 @@ class SweepStore:
             return self._path(*parts)
         return str(self.fs.unstrip_protocol(self._path(*parts)))
 
+    def _names(self, sub: str) -> list[str]:
+        path = self._path(sub)
+        if self.local:
+            try:
+                return os.listdir(path)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        if not self.fs.isdir(path):
+            return []
+        return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False)]
+
+    def _read_json(self, path: str) -> Any:
+        with self.fs.open(path, "r") as f:
+            return json.load(f)
+
+    def _put_text(self, path: str, text: str) -> None:
+        """Write a small file in one step (tmp + rename locally; one object put elsewhere)."""
+        if not self.local:
+            self.fs.pipe_file(path, text.encode())
+            return
+        directory, name = os.path.split(path)
+        tmp = os.path.join(directory, f"{TMP}{name}-{uuid.uuid4().hex[:8]}")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
     # -- opening -------------------------------------------------------------------------
     def _open(self, create: bool) -> dict[str, Any]:
         fs, root = self.fs, self.root
@@ -261,8 +204,8 @@ class SweepStore:
                              f"choose a new or existing store directory")
         entries = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)] \
             if fs.isdir(root) else []
-        # A store another process is creating right now holds only its temporary root metadata.
-        if entries and not all(e.startswith(f"{TMP}zarr.json") for e in entries):
+        # A store another process is creating right now holds at most zarr's partial root metadata.
+        if entries and not all(e.endswith(".partial") for e in entries):
             return self._check_existing()
         if not create:
             raise StoreError(f"no takeoff store at {self.url!r} (nothing there); "
@@ -289,75 +232,135 @@ class SweepStore:
         attrs: dict[str, Any] = {}
         if self.fs.isfile(meta):
             try:
-                with self.fs.open(meta, "r") as f:
-                    attrs = json.load(f).get("attributes", {})
+                attrs = self._read_json(meta).get("attributes", {})
             except (OSError, ValueError, AttributeError):
                 attrs = {}
-        info = attrs.get(MARKER)
+        info = attrs.get(MARKER) if isinstance(attrs, dict) else None
         if not isinstance(info, dict):
             raise StoreError(
                 f"{self.url!r} exists and is not a takeoff store (no {MARKER!r} marker in its zarr.json); "
                 f"refusing to write into it or change anything there: choose another store= path"
             )
         version = info.get("schema_version")
-        if version != schema.SCHEMA_VERSION:
+        if version not in READABLE:
             raise StoreError(f"{self.url!r} is a takeoff store of schema version {version}; "
-                             f"this takeoff reads and writes version {schema.SCHEMA_VERSION} only: "
-                             f"use the takeoff version that wrote it, or a new store path")
+                             f"this takeoff reads versions {list(READABLE)} and writes version "
+                             f"{schema.SCHEMA_VERSION}: use the takeoff version that wrote it, or a new store path")
+        if version != schema.SCHEMA_VERSION:
+            log.warning("%s is a takeoff store of schema v%s: its chunks carry no checksums, so damage "
+                        "can go unnoticed; it is read, never written to", self.url, version)
         return info
 
     def _create(self) -> dict[str, Any]:
+        import zarr
+        from zarr.errors import ContainsArrayError, ContainsGroupError
+
         info = {
             "schema_version": schema.SCHEMA_VERSION,
             "package_version": package_version(),
             **git_state(),
             "created": now(),
         }
-        # The root group's metadata, written by hand so that it appears in one step:
-        # Zarr v3 group metadata is this JSON document (zarr-specs, v3 core, "group metadata").
-        meta = {"zarr_format": 3, "node_type": "group", "attributes": {MARKER: info}}
         try:
-            self.fs.makedirs(self.root, exist_ok=True)
-            self._put_text(self._path("zarr.json"), json.dumps(meta, indent=1))
+            # zarr writes the root group's metadata (on a local disk: to a temporary file, then renamed).
+            zarr.open_group(store=self.url_of(), mode="w-", zarr_format=3, attributes={MARKER: info})
+        except (ContainsGroupError, ContainsArrayError, FileExistsError):
+            return self._check_existing()  # another process created it first
+        except OSError as err:
+            raise StoreError(f"cannot create a store at {self.url!r}: {err.strerror or err}") from err
+        try:
             for sub in SUBDIRS:
                 self.fs.makedirs(self._path(sub), exist_ok=True)
         except OSError as err:
             raise StoreError(f"cannot create a store at {self.url!r}: {err.strerror or err}") from err
         log.info("created sweep store %s", self.url)
-        return info
+        return self._check_existing()
 
-    def _put_text(self, path: str, text: str) -> None:
-        """Write a small file in one step (tmp + rename locally; one object put elsewhere)."""
-        if not self.local:
-            self.fs.pipe_file(path, text.encode())
-            return
-        directory, name = os.path.split(path)
-        tmp = os.path.join(directory, f"{TMP}{name}-{uuid.uuid4().hex[:8]}")
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` unless this takeoff may write to the store (its schema version).
+
+        Examples
+        --------
+        >>> SweepStore("results.zarr").check_writable()  # doctest: +SKIP
+        """
+        if self.version != schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.url!r} is a takeoff store of schema v{self.version}, which this "
+                             f"takeoff reads but does not extend; write new runs to a new store= path")
 
     # -- writing -------------------------------------------------------------------------
-    def write_run(self, run_id: str, ds: xr.Dataset, *, params: Mapping[str, Any], config_yaml: str,
-                  overrides: Sequence[str], config: Mapping[str, Any] | None = None) -> bool:
-        """Write one run atomically; do nothing if it is already complete.
+    def write_batch(self, records: Sequence[RunRecord], *, holder: str | None = None) -> list[bool]:
+        """Write runs as batch groups, each published atomically; one group per layout.
+
+        Runs of equal coordinates and variables share a group; a batch of runs
+        of several shapes becomes several groups.
+
+        Parameters
+        ----------
+        records
+            The runs.
+        holder
+            The id of the claim under which the runs are written (it names the
+            temporary group, so the next sweep knows whether its writer lives).
+
+        Returns
+        -------
+        list of bool
+            Per record: True if this call published it, False if another writer
+            published the same batch first.
+
+        Examples
+        --------
+        >>> store.write_batch([RunRecord("0a1b2c3d4e5f6a7b", ds)])  # doctest: +SKIP
+        [True]
+        """
+        self.check_writable()
+        by_layout: dict[str, list[int]] = {}
+        # Runs often share their Datasets (benchmarks): check each distinct one once.
+        layouts: dict[tuple[int, ...], str] = {}
+        for i, record in enumerate(records):
+            key = tuple(id(part) for part in (record.data, record.analysis, record.curves))
+            if key not in layouts:
+                schema.validate(record.data)
+                layouts[key] = batches.layout(record)
+            by_layout.setdefault(layouts[key], []).append(i)
+        wrote = [False] * len(records)
+        for members in by_layout.values():
+            group = [records[i] for i in members]
+            ids = [r.run_id for r in group]
+            name = batch_name(ids)
+            tmp = f"{TMP}{name}-{holder or NO_CLAIM}-{uuid.uuid4().hex[:8]}"
+            batches.write_group(self.url_of(BATCHES, tmp), group, batches.group_attributes(group, now()))
+            published = self._publish(name, tmp, ids)
+            for i in members:
+                wrote[i] = published
+            log.info("batch %s of %d runs %s in %s", name, len(ids),
+                     "written" if published else "was already", self.url)
+        return wrote
+
+    def write_run(self, run_id: str, ds: xr.Dataset, *, params: Mapping[str, Any], config_yaml: str = "",
+                  overrides: Sequence[str], config: Mapping[str, Any] | None = None,
+                  analysis: xr.Dataset | None = None, curves: xr.Dataset | None = None) -> bool:
+        """Write one run as a batch of one; do nothing if it is already complete.
 
         Parameters
         ----------
         run_id
-            The run's config hash (:func:`run_id`).
+            The run's identity hash (:func:`run_id`).
         ds
             The run's Dataset (:func:`results.schema.run_dataset`).
         params
             The run's swept or overridden parameters by Hydra key, with natural
             types (bool, int, float, str).
         config_yaml
-            The run's resolved config as YAML (provenance).
+            Unused; kept for callers of schema v1 (the config is kept as data and
+            its YAML derived from it).
         overrides
             The command-line overrides that made the run.
         config
             The resolved config as plain data, used to fill parameter
             coordinates of runs that did not override a key.
+        analysis, curves
+            The run's analysis and curve means (see :class:`results.batch.RunRecord`).
 
         Returns
         -------
@@ -366,50 +369,39 @@ class SweepStore:
 
         Examples
         --------
-        >>> store.write_run(rid, ds, params={"loop.guard.mode": "none"}, config_yaml=text,
+        >>> store.write_run(rid, ds, params={"loop.guard.mode": "none"},
         ...                 overrides=["loop.guard.mode=none"])  # doctest: +SKIP
         True
         """
-        schema.validate(ds)
+        del config_yaml
         if self.is_done(run_id):
             return False
-        out = ds.copy()
-        out.attrs = {
-            "run_id": run_id,
-            "params": json.dumps(dict(params), default=str),
-            "config_yaml": config_yaml,
-            "config": json.dumps(dict(config or {}), default=str),
-            "overrides": json.dumps(list(overrides)),
-            "created": now(),
-        }
-        group = f"{TMP}{run_id}-{uuid.uuid4().hex[:8]}"
-        if self.local:
-            _write_group_local(self._path(RUNS, group), out)
-        else:
-            _write_group(self.url_of(RUNS, group), out)
-        wrote = self._publish(run_id, group)
-        log.info("run %s %s in %s", run_id, "written" if wrote else "was already", self.url)
-        return wrote
+        record = RunRecord(run_id, ds, params=dict(params), overrides=tuple(overrides), config=dict(config or {}),
+                           analysis=analysis, curves=curves)
+        return self.write_batch([record])[0]
 
-    def _publish(self, run_id: str, group: str) -> bool:
-        """Make a fully written run visible; the first writer of a run wins."""
+    def _publish(self, name: str, tmp: str, run_ids: Sequence[str]) -> bool:
+        """Make a fully written batch visible; the first writer of a batch wins."""
+        marker = {"runs": sorted(run_ids)}
         if self.local:
-            final = self._path(RUNS, run_id)
             try:
-                os.rename(self._path(RUNS, group), final)
+                os.rename(self._path(BATCHES, tmp), self._path(BATCHES, name))
             except OSError:
-                # Another writer published the same run first (same config, same data):
+                # Another writer published the same batch first (same runs, same data):
                 # drop our copy, which only we wrote.
-                shutil.rmtree(self._path(RUNS, group), ignore_errors=True)
-                self._put_text(self._path(DONE, run_id), run_id)
+                shutil.rmtree(self._path(BATCHES, tmp), ignore_errors=True)
+                if not self.fs.isfile(self._path(DONE, name)):
+                    self._put_text(self._path(DONE, name), json.dumps({"group": name, **marker}))
                 return False
-            self._put_text(self._path(DONE, run_id), run_id)
+            self._put_text(self._path(DONE, name), json.dumps({"group": name, **marker}))
             return True
         # No atomic rename: the marker, one object written after the last chunk, names our group.
-        self._put_text(self._path(DONE, run_id), group)
+        if self.fs.isfile(self._path(DONE, name)):
+            return False
+        self._put_text(self._path(DONE, name), json.dumps({"group": tmp, **marker}))
         return True
 
-    def write_failure(self, run_id: str, *, params: Mapping[str, Any], config_yaml: str,
+    def write_failure(self, run_id: str, *, params: Mapping[str, Any], config_yaml: str = "",
                       overrides: Sequence[str], error: str) -> None:
         """Record that a run failed, with its error message.
 
@@ -426,55 +418,289 @@ class SweepStore:
         self._put_text(self._path(FAILED, f"{run_id}.json"), json.dumps(record, default=str, indent=1))
         log.info("run %s recorded as failed in %s: %s", run_id, self.url, error)
 
-    def forget(self, run_id: str) -> None:
-        """Remove a run this store holds, for a forced rerun (the store wrote it, so it may)."""
-        group = self._group(run_id)
-        for path in (self._path(DONE, run_id), self._path(RUNS, group), self._path(RUNS, run_id),
-                     self._path(FAILED, f"{run_id}.json")):
+    def record_plan(self, runs: Mapping[str, Sequence[str]]) -> None:
+        """Record the runs a sweep is about to compute, with their overrides (before any starts).
+
+        Examples
+        --------
+        >>> store.record_plan({"0a1b2c3d4e5f6a7b": ["loop.guard.mode=none"]})  # doctest: +SKIP
+        """
+        self.check_writable()
+        name = f"{batch_name(list(runs))}.json"
+        if self.fs.isfile(self._path(PLANNED, name)):
+            return
+        self._put_text(self._path(PLANNED, name), json.dumps(
+            {"created": now(), "runs": {rid: list(o) for rid, o in runs.items()}}))
+
+    def forget(self, run_ids: Sequence[str]) -> set[str]:
+        """Remove the batch groups and failure records holding ``run_ids``, for a forced rerun.
+
+        The store wrote them, so it may. Returns every run removed, which
+        includes the other runs of those batches.
+        """
+        wanted = set(run_ids)
+        removed: set[str] = set()
+        for group, entry in self.index().items():
+            ids = set(entry["runs"]["run_id"])
+            if not ids & wanted:
+                continue
+            for path in (self._path(DONE, group), self._path(BATCHES, entry.get("group", group)),
+                         self._path(RUNS, group)):
+                if self.fs.exists(path):
+                    self.fs.rm(path, recursive=True)
+            removed |= ids
+        for rid in wanted:
+            path = self._path(FAILED, f"{rid}.json")
             if self.fs.exists(path):
+                self.fs.rm(path)
+        return removed | wanted
+
+    # -- claims and leftovers --------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's claim lock (an exclusive ``flock`` on a local disk; nothing elsewhere)."""
+        if not self.local:
+            yield
+            return
+        import fcntl
+
+        os.makedirs(self._path(CLAIMS), exist_ok=True)
+        with open(self._path(CLAIMS, ".lock"), "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def claims(self) -> dict[str, dict[str, Any]]:
+        """Return every claim record in the store, by holder id."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in self._names(CLAIMS):
+            if name.startswith(".") or not name.endswith(".json"):
+                continue
+            try:
+                out[name[:-len(".json")]] = self._read_json(self._path(CLAIMS, name))
+            except (OSError, ValueError):
+                continue  # removed or being replaced meanwhile
+        return out
+
+    def live_claims(self) -> dict[str, dict[str, Any]]:
+        """Return the claims held by live processes, by holder id."""
+        return {h: rec for h, rec in self.claims().items() if claims.is_alive(rec)}
+
+    def claim(self, holder: claims.Holder, run_ids: Sequence[str]) -> None:
+        """Claim ``run_ids`` for ``holder`` (added to what it holds); call under :meth:`lock`."""
+        held = self._claimed.setdefault(holder.id, [])
+        held.extend(r for r in run_ids if r not in set(held))
+        self._put_text(self._path(CLAIMS, f"{holder.id}.json"), json.dumps(holder.record(held, time.time())))
+
+    def refresh(self, holder: claims.Holder) -> None:
+        """Refresh ``holder``'s claim (every :data:`results.claims.REFRESH_S` seconds)."""
+        self._put_text(self._path(CLAIMS, f"{holder.id}.json"),
+                       json.dumps(holder.record(self._claimed.get(holder.id, []), time.time())))
+
+    def release(self, holder: claims.Holder) -> None:
+        """Remove ``holder``'s claim (its sweep ended)."""
+        self._claimed.pop(holder.id, None)
+        path = self._path(CLAIMS, f"{holder.id}.json")
+        if self.fs.exists(path):
+            self.fs.rm(path)
+
+    def _tmp_groups(self) -> dict[str, str]:
+        """Return the temporary groups under ``batches/`` with their holder ids."""
+        return {n: _tmp_holder(n) for n in self._names(BATCHES) if n.startswith(TMP)}
+
+    def _age(self, path: str) -> float:
+        try:
+            return time.time() - float(self.fs.modified(path).timestamp())
+        except (OSError, NotImplementedError, AttributeError):
+            return float("inf")
+
+    def _writer_dead(self, holder: str, path: str, live: Mapping[str, Any]) -> bool:
+        if holder == NO_CLAIM or not holder:
+            return self._age(path) > claims.STALE_S
+        return holder not in live
+
+    def remove_leftovers(self, *, own: claims.Holder | None = None) -> list[str]:
+        """Remove what dead writers left: their ``.tmp-`` groups and files, and their claims.
+
+        A temporary group is removed when its writer's claim is dead (or, for a
+        writer that held no claim, when it is older than
+        :data:`results.claims.STALE_S`), or when it is ``own``'s (a sweep
+        removing its own workers' leftovers at its end). Nothing else is ever
+        deleted. Call under :meth:`lock`.
+
+        Returns
+        -------
+        list of str
+            The paths removed, relative to the store.
+        """
+        every = self.claims()
+        live = {h: rec for h, rec in every.items() if claims.is_alive(rec)}
+        removed = []
+        for name, holder in self._tmp_groups().items():
+            path = self._path(BATCHES, name)
+            if (own is not None and holder == own.id) or self._writer_dead(holder, path, live):
                 self.fs.rm(path, recursive=True)
+                removed.append(f"{BATCHES}/{name}")
+        for holder in set(every) - set(live):
+            self.fs.rm(self._path(CLAIMS, f"{holder}.json"))
+            removed.append(f"{CLAIMS}/{holder}.json")
+        for sub in (DONE, FAILED, PLANNED, CLAIMS, ""):
+            for name in self._names(sub) if sub else self._names(""):
+                path = self._path(sub, name) if sub else self._path(name)
+                if name.startswith(TMP) and self._age(path) > claims.STALE_S and self.fs.isfile(path):
+                    self.fs.rm(path)
+                    removed.append(f"{sub}/{name}" if sub else name)
+        if removed:
+            log.info("removed %d leftovers of dead writers from %s", len(removed), self.url)
+        return removed
 
     # -- reading -------------------------------------------------------------------------
-    def _names(self, sub: str) -> list[str]:
-        path = self._path(sub)
-        if not self.fs.isdir(path):
-            return []
-        return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False)]
+    def _published(self) -> dict[str, str]:
+        """Return the published groups: batch name -> group name under ``batches/``."""
+        if self.local:
+            return {n: n for n in self._names(BATCHES) if not n.startswith(TMP)}
+        out = {}
+        for name in self._names(DONE):
+            if name.startswith(TMP):
+                continue
+            try:
+                out[name] = str(self._read_json(self._path(DONE, name))["group"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def _group_entry(self, group: str) -> dict[str, Any]:
+        """Return a published group's attributes (runs, coords, arrays), read from its ``zarr.json``."""
+        entry: dict[str, Any] = self._read_json(self._path(BATCHES, group, "zarr.json"))["attributes"]
+        return entry
+
+    def _v1_entry(self, rid: str) -> dict[str, Any]:
+        """Return the entry of a schema v1 run group ``runs/<rid>`` in the form of a batch's."""
+        import zarr
+
+        attrs = self._read_json(self._path(RUNS, rid, "zarr.json"))["attributes"]
+        coords = {name: np.asarray(zarr.open_array(self.url_of(RUNS, rid, name), mode="r")[...]).tolist()
+                  for name in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+        return {
+            "runs": _v1_runs(rid, json.loads(str(attrs.get("params") or "{}")),
+                             json.loads(str(attrs.get("config") or "{}")),
+                             json.loads(str(attrs.get("overrides") or "[]"))),
+            "coords": {k: [str(x) for x in v] if k == schema.DOMAIN else [int(x) for x in v]
+                       for k, v in coords.items()},
+            "v1": True,
+        }
+
+    def _stored_index(self) -> dict[str, Any]:
+        path = self._path(INDEX)
+        if not self.fs.isfile(path):
+            return {}
+        try:
+            stored: dict[str, Any] = self._read_json(path)
+        except (OSError, ValueError):
+            log.warning("ignoring an unreadable sweep index %s", path)
+            return {}
+        if stored.get("schema_version") != self.version:
+            return {}
+        return stored
+
+    def index(self) -> dict[str, dict[str, Any]]:
+        """Return the entry of every published group, by batch name (from ``index.json`` where it is current).
+
+        An entry holds ``runs`` (per run: ``run_id``, ``params``, ``overrides``,
+        ``config``, ...), ``coords`` (``seed``, ``cycle``, ``domain``), ``arrays``
+        (what each array holds), ``group`` (its name under ``batches/``) and,
+        for a schema v1 run, ``v1``.
+        """
+        stored = self._stored_index()
+        if self.version == 1:
+            return self._v1_index(stored)
+        known: dict[str, Any] = stored.get("groups", {})
+        out: dict[str, dict[str, Any]] = {}
+        for name, group in sorted(self._published().items()):
+            entry = known.get(name)
+            if not (isinstance(entry, dict) and entry.get("group") == group):
+                try:
+                    entry = {**self._group_entry(group), "group": group}
+                except (OSError, ValueError, KeyError):
+                    log.warning("batch %s in %s has no readable zarr.json; left out", group, self.url)
+                    continue
+            out[name] = entry
+        return out
+
+    def _v1_index(self, stored: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        runs = stored.get("runs", {})
+        grids = stored.get("grids", [])
+        out: dict[str, dict[str, Any]] = {}
+        for rid in sorted(n for n in self._names(RUNS) if not n.startswith(TMP)):
+            if not self.fs.isfile(self._path(RUNS, rid, "zarr.json")):
+                continue
+            old = runs.get(rid)
+            if isinstance(old, dict) and "grid" in old:
+                out[rid] = {"runs": _v1_runs(rid, old.get("params", {}), old.get("config", {}),
+                                             old.get("overrides", [])),
+                            "coords": grids[old["grid"]], "v1": True, "group": rid}
+            else:
+                out[rid] = {**self._v1_entry(rid), "group": rid}
+        return out
+
+    def locations(self, entries: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, tuple[str, int]]:
+        """Return where each complete run is: run id -> (batch name, position in its group).
+
+        ``entries``: what :meth:`index` returned, if the caller has it already.
+        """
+        out: dict[str, tuple[str, int]] = {}
+        for name, entry in sorted((self.index() if entries is None else entries).items()):
+            for position, rid in enumerate(entry["runs"]["run_id"]):
+                out.setdefault(rid, (name, position))  # the first group by name wins
+        return out
 
     def is_done(self, run_id: str) -> bool:
         """Return True if run ``run_id`` is complete in the store."""
-        if self.local:
-            # Published (renamed into place) means complete, even if the writer was
-            # killed before it wrote the done marker.
-            return os.path.isfile(self._path(RUNS, run_id, "zarr.json"))
-        return bool(self.fs.isfile(self._path(DONE, run_id)))
+        return run_id in self.locations()
 
     def done_runs(self) -> list[str]:
         """Return the ids of the complete runs, sorted."""
-        if self.local:
-            return sorted(n for n in self._names(RUNS) if not n.startswith(TMP)
-                          and os.path.isfile(self._path(RUNS, n, "zarr.json")))
-        return sorted(n for n in self._names(DONE) if not n.startswith(TMP))
+        return sorted(self.locations())
 
-    def _group(self, run_id: str) -> str:
-        """Return the name of the group under ``runs/`` that holds a complete run."""
-        if self.local:
-            return run_id
-        path = self._path(DONE, run_id)
-        if not self.fs.isfile(path):
-            return run_id
-        return str(self.fs.cat_file(path).decode().strip())
+    def planned_runs(self) -> dict[str, list[str]]:
+        """Return every run a sweep planned in this store, with its overrides."""
+        out: dict[str, list[str]] = {}
+        for name in self._names(PLANNED):
+            if name.startswith(TMP) or not name.endswith(".json"):
+                continue
+            try:
+                out.update(self._read_json(self._path(PLANNED, name)).get("runs", {}))
+            except (OSError, ValueError):
+                continue
+        return out
 
     def partial_runs(self) -> list[str]:
-        """Return the ids of runs being written or left incomplete by a killed writer."""
-        done = set(self.done_runs())
-        groups = {self._group(r) for r in done} if not self.local else set()
-        return sorted({_tmp_run_id(n) for n in self._names(RUNS)
-                       if n.startswith(TMP) and n not in groups and _tmp_run_id(n) not in done})
+        """Return the ids of runs left incomplete by a writer that died (not complete since)."""
+        return sorted(r for r, s in self.status().items() if s == "incomplete")
 
-    def failed_runs(self) -> dict[str, dict[str, Any]]:
+    def _incomplete(self, live: Mapping[str, Any]) -> set[str]:
+        out: set[str] = set()
+        groups = self._tmp_groups().items() if self.version != 1 else \
+            ((n, NO_CLAIM) for n in self._names(RUNS) if n.startswith(TMP))
+        for name, holder in groups:
+            sub = RUNS if self.version == 1 else BATCHES
+            if holder not in (NO_CLAIM, "") and holder in live:
+                continue  # its writer is alive: being written
+            if self.version == 1:
+                out.add(name[len(TMP):-9])
+                continue
+            try:
+                entry = self._read_json(self._path(sub, name, "zarr.json"))["attributes"]
+                out |= set(entry["runs"]["run_id"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # killed before zarr wrote the group's metadata: its runs are missing
+        return out
+
+    def failed_runs(self, done: set[str] | None = None) -> dict[str, dict[str, Any]]:
         """Return the failure records of runs that failed and never completed, by run id."""
-        done = set(self.done_runs())
+        done = set(self.locations()) if done is None else done
         out: dict[str, dict[str, Any]] = {}
         for name in self._names(FAILED):
             if name.startswith(TMP) or not name.endswith(".json"):
@@ -482,94 +708,66 @@ class SweepStore:
             rid = name[: -len(".json")]
             if rid in done:
                 continue
-            with self.fs.open(self._path(FAILED, name), "r") as f:
-                out[rid] = json.load(f)
+            try:
+                out[rid] = self._read_json(self._path(FAILED, name))
+            except (OSError, ValueError):
+                continue
         return out
 
-    def status(self) -> dict[str, str]:
-        """Return ``run_id -> "done" | "failed"`` for every run the store knows.
+    def facts(self, entries: Mapping[str, Mapping[str, Any]] | None = None) -> Facts:
+        """Return what the store holds about its runs (see :mod:`results.status`).
+
+        ``entries``: what :meth:`index` returned, if the caller has it already.
+        """
+        live = self.live_claims()
+        done = {rid: name for rid, (name, _) in self.locations(entries).items()}
+        return Facts(
+            planned=self.planned_runs(),
+            done=done,
+            failed=self.failed_runs(set(done)),
+            running={r for rec in live.values() for r in rec.get("runs", [])},
+            incomplete=self._incomplete(live),
+        )
+
+    def status(self, entries: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
+        """Return each run's status: ``done``, ``running``, ``incomplete``, ``failed`` or ``missing``.
+
+        See :func:`results.status.classify`.
 
         Examples
         --------
         >>> SweepStore("results.zarr").status()  # doctest: +SKIP
         {'0a1b2c3d4e5f6a7b': 'done', '9f8e7d6c5b4a3f2e': 'failed'}
         """
-        out = {rid: "failed" for rid in self.failed_runs()}
-        out.update({rid: "done" for rid in self.done_runs()})
-        return out
+        return classify(self.facts(entries))
 
     def open_run(self, run_id: str) -> xr.Dataset:
-        """Open one complete run lazily (schema v1, no ``run`` dim)."""
+        """Return one complete run's trajectory (dims seed, cycle, domain), read into memory."""
+        from results.sweep import open_sweep
+
         if not self.is_done(run_id):
             raise StoreError(f"run {run_id!r} is not complete in {self.url!r}")
-        ds: xr.Dataset = xr.open_zarr(self.url_of(RUNS, self._group(run_id)), consolidated=False,
-                                      chunks={}, zarr_format=3)
-        return ds
-
-    def run_entry(self, run_id: str) -> dict[str, Any]:
-        """Return what opening a sweep needs of one complete run: group, attrs and coordinates."""
-        import zarr
-
-        group_name = self._group(run_id)
-        group = zarr.open_group(self.url_of(RUNS, group_name), mode="r", zarr_format=3)
-        attrs: dict[str, Any] = dict(group.attrs)
-        coords = {name: np.asarray(zarr.open_array(self.url_of(RUNS, group_name, name), mode="r")[...])
-                  .tolist() for name in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
-        return {
-            "group": group_name,
-            "params": json.loads(str(attrs.get("params") or "{}")),
-            "config": json.loads(str(attrs.get("config") or "{}")),
-            "config_yaml": attrs.get("config_yaml", ""),
-            "overrides": json.loads(str(attrs.get("overrides") or "[]")),
-            "coords": {k: [str(x) for x in v] if k == schema.DOMAIN else [int(x) for x in v]
-                       for k, v in coords.items()},
-        }
-
-    def index(self) -> dict[str, dict[str, Any]]:
-        """Return the entries of the complete runs: from ``index.json``, read afresh where missing."""
-        ids = self.done_runs()
-        stored: dict[str, Any] = {}
-        path = self._path(INDEX)
-        if self.fs.isfile(path):
-            try:
-                with self.fs.open(path, "r") as f:
-                    stored = json.load(f)
-            except ValueError:
-                log.warning("ignoring an unreadable sweep index %s", path)
-        if stored.get("schema_version") != schema.SCHEMA_VERSION:
-            stored = {}
-        grids = stored.get("grids", [])
-        runs = stored.get("runs", {})
-        out: dict[str, dict[str, Any]] = {}
-        for rid in ids:
-            entry = runs.get(rid)
-            if isinstance(entry, dict) and (self.local or entry.get("group") == self._group(rid)):
-                out[rid] = {**entry, "coords": grids[entry["grid"]]}
-            else:
-                out[rid] = self.run_entry(rid)
-        return out
+        ds = open_sweep(self.url)
+        one = ds.isel({schema.RUN: int(np.flatnonzero(ds[schema.RUN_ID].values == run_id)[0])})
+        return one.drop_vars([c for c in one.coords if c not in (schema.SEED, schema.CYCLE, schema.DOMAIN)]).load()
 
     def consolidate(self) -> None:
-        """Write the sweep index, so that opening a sweep of many runs reads one file.
+        """Write the sweep index, so that opening a sweep of many batches reads one file.
 
-        Call it once at the end of a sweep (the launcher does). Runs completed
-        later are still found; they are read one by one until the next call.
+        Call it once at the end of a sweep (the launcher does). Batches
+        completed later are still found; they are read one by one until the
+        next call.
 
         Examples
         --------
         >>> SweepStore("results.zarr").consolidate()  # doctest: +SKIP
         """
         entries = self.index()
-        grids: list[dict[str, list[Any]]] = []
-        runs: dict[str, Any] = {}
-        for rid, entry in entries.items():
-            coords = entry.pop("coords")
-            if coords not in grids:
-                grids.append(coords)
-            runs[rid] = {**entry, "grid": grids.index(coords)}
-        index = {"schema_version": schema.SCHEMA_VERSION, "written": now(), "grids": grids, "runs": runs}
-        self._put_text(self._path(INDEX), json.dumps(index, default=str))
-        log.info("consolidated %d runs in %s", len(runs), self.url)
+        if self.version == 1:
+            return  # a v1 store is never written to
+        index = {"schema_version": self.version, "written": now(), "groups": entries}
+        self._put_text(self._path(INDEX), json.dumps(index, default=str, separators=(",", ":")))
+        log.info("consolidated %d batches in %s", len(entries), self.url)
 
     # -- the design of a design sweep ------------------------------------------------------
     def write_design(self, design: Mapping[str, Any]) -> None:

@@ -1,37 +1,37 @@
 """Opening a sweep: every complete run of a store as one lazy Dataset along ``run``.
 
-Opening 1,000 runs with ``xr.open_zarr`` + ``xr.concat`` costs a metadata read
-and an alignment per run. Instead, :func:`open_sweep` reads the sweep index
-(:meth:`SweepStore.consolidate`) and builds each variable as one dask array whose
-blocks, one per run, read that run's Zarr array when computed.
+:func:`open_sweep` reads the store's index (one file after
+:meth:`SweepStore.consolidate`, else one ``zarr.json`` per batch) and builds each
+variable as one dask array over the runs, ordered by ``run_id``. A block of runs
+is read when computed: for each batch group it holds runs of, zarr reads only
+the inner chunks of those runs (and checks their checksums). Opening costs
+metadata only, whatever the trajectories weigh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from results import schema
+from results import batch, schema
 from results.provenance import config_value
-from results.store import RUNS, StoreError, SweepStore
+from results.store import BATCHES, RUNS, StoreError, SweepStore
 
-
-def _read_block(url: str, name: str, index: tuple[np.ndarray, ...] | None, shape: tuple[int, ...],
-                dtype: str, fill: Any) -> np.ndarray:
-    """Read one run's variable; place it on the sweep's grid; add the leading ``run`` axis."""
-    import zarr
-
-    data = np.asarray(zarr.open_array(f"{url}/{name}", mode="r", zarr_format=3)[...], dtype=dtype)
-    if index is None:
-        return data[np.newaxis]
-    out = np.full(shape, fill, dtype=dtype)
-    out[np.ix_(*index)] = data
-    return out[np.newaxis]
+#: Elements of one block of a lazy variable (runs are grouped into blocks of about this size).
+BLOCK_ELEMENTS = 1 << 22
+#: The coordinate along ``run`` holding the digest of the model code that computed each run.
+MODEL_DIGEST = "model_digest"
+#: The coordinate along ``run`` (in :func:`open_analysis`) holding the digest of the analysis code.
+ANALYSIS_DIGEST = "analysis_digest"
 
 
 def _union(values: list[list[Any]], *, sort: bool) -> list[Any]:
@@ -52,7 +52,8 @@ def parameter_name(key: str) -> str:
     >>> parameter_name("loop.guard.mode"), parameter_name("seed")
     ('loop.guard.mode', 'run.seed')
     """
-    taken = {schema.RUN, schema.SEED, schema.CYCLE, schema.DOMAIN, schema.RUN_ID, *schema.VARIABLES}
+    taken = {schema.RUN, schema.SEED, schema.CYCLE, schema.DOMAIN, schema.RUN_ID, MODEL_DIGEST,
+             *schema.VARIABLES}
     return f"{schema.RUN}.{key}" if key in taken else key
 
 
@@ -69,38 +70,228 @@ def _coordinate(values: list[Any]) -> np.ndarray:
     return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
 
 
-def _lazy(store: SweepStore, ids: list[str], entries: dict[str, dict[str, Any]],
-          grid: dict[str, list[Any]]) -> dict[str, Any]:
-    """Return every schema variable as a dask array over ``(run, *dims)``, one block per run."""
+@dataclass(frozen=True)
+class _Group:
+    """Where one group's runs of one variable are: its URL, array and row, and its place on the grid."""
+
+    url: str
+    array: str | None  # None: a schema v1 run group (one array per variable), or the variable is absent
+    variable: int
+    v1: bool
+    index: tuple[np.ndarray, ...] | None  # where the group's grid sits on the sweep's; None: same grid
+    run_ids: tuple[str, ...]
+
+
+class _LazyVariable:
+    """One variable of every run of a sweep, read on indexing (dask reads it block by block)."""
+
+    def __init__(self, name: str, dims: tuple[str, ...], dtype: str, fill: Any, shape: tuple[int, ...],
+                 groups: list[_Group], group_of_run: np.ndarray, position: np.ndarray) -> None:
+        self.name, self.dims, self.fill = name, dims, fill
+        self.dtype = np.dtype(object if dtype == "str" else dtype)
+        self.shape = (len(group_of_run), *shape)
+        self.ndim = len(self.shape)
+        self.groups, self.group_of_run, self.position = groups, group_of_run, position
+
+    def _read(self, g: _Group, positions: np.ndarray) -> np.ndarray:
+        import zarr
+
+        try:
+            if g.v1:
+                return np.asarray(zarr.open_array(f"{g.url}/{self.name}", mode="r", zarr_format=3)[...],
+                                  dtype=self.dtype)[np.newaxis]
+            assert g.array is not None
+            return batch.read_rows(g.url, g.array, positions.tolist(), g.variable).astype(self.dtype, copy=False)
+        except Exception as err:
+            ids = [g.run_ids[p] for p in positions] if not g.v1 else list(g.run_ids)
+            raise StoreError(f"cannot read {self.name!r} of runs {ids} from {g.url}: "
+                             f"{type(err).__name__}: {err}") from err
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        run_key, rest = key[0], key[1:]
+        scalar = isinstance(run_key, int | np.integer)
+        selected = np.arange(self.shape[0])[run_key]
+        selected = np.atleast_1d(selected)
+        out = np.full((len(selected), *self.shape[1:]), self.fill, dtype=self.dtype)
+        groups = self.group_of_run[selected]
+        for gi in np.unique(groups):
+            rows = np.flatnonzero(groups == gi)
+            g = self.groups[int(gi)]
+            if g.array is None and not g.v1:
+                continue  # this group does not hold the variable: fill
+            values = self._read(g, self.position[selected[rows]])
+            if g.index is None:
+                out[rows] = values
+            else:
+                out[np.ix_(rows, *g.index)] = values
+        result = out[0] if scalar else out
+        return result[(slice(None),) * (0 if scalar else 1) + tuple(rest)] if rest else result
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """The sweep's runs, ordered by id: the group and position of each, and their identity columns."""
+
+    ids: np.ndarray  # (run,) str
+    group_of_run: np.ndarray  # (run,) index into the sorted group names
+    position: np.ndarray  # (run,) row in its group
+    names: list[str]  # the groups, sorted
+
+    def column(self, entries: Mapping[str, Mapping[str, Any]], key: str, default: Any = None) -> list[Any]:
+        """Return one identity column (``params``, ``config``, ...) of every run, in run order."""
+        columns = [entries[n]["runs"].get(key) for n in self.names]
+        return [default if columns[g] is None else columns[g][p]
+                for g, p in zip(self.group_of_run.tolist(), self.position.tolist(), strict=True)]
+
+
+def _plan(entries: Mapping[str, Mapping[str, Any]]) -> _Runs:
+    """Return the sweep's runs: a run held by several groups is read from the first by name."""
+    names = sorted(entries)
+    ids = [entries[n]["runs"]["run_id"] for n in names]
+    if not names or not any(ids):
+        empty = np.zeros(0, dtype=np.intp)
+        return _Runs(np.asarray([], dtype=object), empty, empty, names)
+    flat = np.concatenate([np.asarray(i, dtype=str) for i in ids])
+    group = np.concatenate([np.full(len(i), g, dtype=np.intp) for g, i in enumerate(ids)])
+    position = np.concatenate([np.arange(len(i), dtype=np.intp) for i in ids])
+    unique, first = np.unique(flat, return_index=True)  # sorted ids; the first occurrence wins
+    return _Runs(unique.astype(object), group[first], position[first], names)
+
+
+def _variables(entries: Mapping[str, Mapping[str, Any]], part: str) -> dict[str, tuple[tuple[str, ...], str,
+                                                                                       dict[str, str]]]:
+    """Return every variable of a part in the sweep: name -> (dims, dtype, attrs)."""
+    if part == batch.TRAJECTORY:
+        return {n: (v.dims, v.dtype, {"long_name": v.long_name, "units": v.units})
+                for n, v in schema.VARIABLES.items()}
+    out: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {}
+    for entry in entries.values():
+        for array, spec in entry.get("arrays", {}).items():
+            if spec["part"] != part:
+                continue
+            dtype = array.rsplit("-", 1)[-1]
+            for v in spec["variables"]:
+                out.setdefault(v, (tuple(spec["dims"]), dtype, dict(spec.get("attrs", {}).get(v, {}))))
+    return out
+
+
+def _fill(dtype: str) -> Any:
+    if dtype == "str":
+        return ""
+    return np.nan if dtype.startswith("float") else -1
+
+
+def _lazy(store: SweepStore, entries: Mapping[str, Mapping[str, Any]], part: str, runs: _Runs,
+          grid: dict[str, list[Any]], token: str) -> dict[str, Any]:
+    """Return every variable of ``part`` as a dask array over ``(run, *dims)``."""
     import dask.array as da
-    from dask.highlevelgraph import HighLevelGraph
 
     where = {dim: {v: i for i, v in enumerate(vals)} for dim, vals in grid.items()}
-    indexers: list[dict[str, np.ndarray] | None] = []
-    for rid in ids:
-        coords = entries[rid]["coords"]
-        if all(coords[d] == grid[d] for d in grid):
-            indexers.append(None)
-        else:
-            indexers.append({d: np.asarray([where[d][v] for v in coords[d]], dtype=np.intp) for d in grid})
-    from dask.base import tokenize
+    places: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, ...] | None] = {}
 
-    token = tokenize(store.url, ids, [entries[r]["group"] for r in ids], grid)
+    def place(gname: str, dims: tuple[str, ...]) -> tuple[np.ndarray, ...] | None:
+        """Where a group's grid sits on the sweep's (None: the same grid)."""
+        if (gname, dims) not in places:
+            coords = entries[gname]["coords"]
+            same = all(coords[d] == grid[d] for d in dims)
+            places[gname, dims] = None if same else tuple(
+                np.asarray([where[d][v] for v in coords[d]], dtype=np.intp) for d in dims)
+        return places[gname, dims]
+
     out: dict[str, Any] = {}
-    for name, var in schema.VARIABLES.items():
-        shape = tuple(len(grid[d]) for d in var.dims)
-        key = f"takeoff-{name}-{token}"
-        graph: dict[Any, Any] = {}
-        for i, rid in enumerate(ids):
-            where_i = indexers[i]
-            index = None if where_i is None else tuple(where_i[d] for d in var.dims)
-            url = store.url_of(RUNS, entries[rid]["group"])
-            graph[(key, i, *([0] * len(shape)))] = (_read_block, url, name, index, shape, var.dtype, var.fill)
-        chunks = ((1,) * len(ids), *((n,) for n in shape))
-        hlg = HighLevelGraph.from_collections(key, graph, dependencies=())
-        out[name] = ((schema.RUN, *var.dims), da.Array(hlg, key, chunks, dtype=np.dtype(var.dtype)),
-                     {"long_name": var.long_name, "units": var.units})
+    for name, (dims, dtype, attrs) in _variables(entries, part).items():
+        shape = tuple(len(grid[d]) for d in dims)
+        groups = []
+        for gname in runs.names:
+            entry = entries[gname]
+            index = place(gname, dims)
+            array, variable = None, 0
+            for aname, spec in entry.get("arrays", {}).items():
+                if spec["part"] == part and name in spec["variables"]:
+                    array, variable = aname, spec["variables"].index(name)
+            v1 = bool(entry.get("v1")) and part == batch.TRAJECTORY
+            url = store.url_of(RUNS if entry.get("v1") else BATCHES, entry.get("group", gname))
+            groups.append(_Group(url, array, variable, v1, index, tuple(entry["runs"]["run_id"])))
+        fill = schema.VARIABLES[name].fill if part == batch.TRAJECTORY else _fill(dtype)
+        lazy = _LazyVariable(name, dims, dtype, fill, shape, groups, runs.group_of_run, runs.position)
+        per_run = max(1, math.prod(shape))
+        block = max(1, min(len(runs.ids), BLOCK_ELEMENTS // per_run))
+        array = da.from_array(lazy, chunks=(block, *shape), name=f"takeoff-{part}-{name}-{token}",
+                              meta=np.empty((0,) * lazy.ndim, lazy.dtype))
+        out[name] = ((schema.RUN, *dims), array, attrs)
     return out
+
+
+def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool) -> xr.Dataset:
+    store = SweepStore(path_or_url, create=False)
+    entries = store.index()
+    runs = _plan(entries)
+    ids = runs.ids.tolist()
+    if warn or not ids:
+        statuses = store.status(entries)
+        left = {s: sum(1 for v in statuses.values() if v == s) for s in ("failed", "incomplete", "missing")}
+        if not ids:
+            raise StoreError(f"the store {store.url!r} holds no complete run "
+                             f"({left['failed']} failed, {left['incomplete']} incomplete)")
+        if any(left.values()):
+            missing = f", {left['missing']} missing" if left["missing"] else ""
+            warnings.warn(f"{store.url}: {left['failed']} failed and {left['incomplete']} incomplete runs "
+                          f"left out{missing} ({len(ids)} complete); see results.failures({store.url!r})",
+                          UserWarning, stacklevel=3)
+    used = [entries[n] for n in runs.names]
+    grid = {
+        schema.SEED: _union([e["coords"][schema.SEED] for e in used], sort=True),
+        schema.CYCLE: _union([e["coords"][schema.CYCLE] for e in used], sort=True),
+        schema.DOMAIN: _union([e["coords"][schema.DOMAIN] for e in used], sort=False),
+    }
+    token = hashlib.sha256("\n".join([store.url, *runs.names, *ids]).encode()).hexdigest()[:16]
+    texts = runs.column(entries, "config", "{}")
+    coords: dict[str, Any] = {
+        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
+        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
+        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
+                        schema.COORDS[schema.DOMAIN]),
+        schema.RUN_ID: (schema.RUN, runs.ids, schema.COORDS[schema.RUN_ID]),
+        MODEL_DIGEST: (schema.RUN, np.asarray([str(d or "") for d in runs.column(entries, MODEL_DIGEST, "")],
+                                              dtype=object),
+                       {"long_name": "digest of the model code that computed the run", "units": "1"}),
+    }
+    if part != batch.TRAJECTORY:
+        coords[ANALYSIS_DIGEST] = (schema.RUN, np.asarray([str(d or "") for d in runs.column(
+            entries, ANALYSIS_DIGEST, "")], dtype=object),
+            {"long_name": "digest of the analysis code that analysed the run", "units": "1"})
+    params = runs.column(entries, "params", {})
+    keys = sorted({k for p in params for k in p})
+    parameters = {key: parameter_name(key) for key in keys}
+    configs: dict[int, Any] = {}  # parsed only for runs that did not override a key others did
+    for key in keys:
+        values = []
+        for i, p in enumerate(params):
+            if key in p:
+                values.append(p[key])
+            else:
+                if i not in configs:
+                    configs[i] = json.loads(texts[i])
+                values.append(config_value(configs[i], key))
+        coords[parameters[key]] = (schema.RUN, _coordinate(values),
+                                   {"long_name": f"run parameter {key}", "units": "1", "hydra_key": key})
+    data = _lazy(store, entries, part, runs, grid, token)
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs = {
+        "schema_version": store.attrs.get("schema_version"),
+        "package_version": store.attrs.get("package_version", ""),
+        "git_revision": store.attrs.get("git_revision") or "",
+        "git_dirty": store.attrs.get("git_dirty"),
+        "git_diff_sha256": store.attrs.get("git_diff_sha256") or "",
+        "created": store.attrs.get("created", ""),
+        "parameters": json.dumps(parameters),
+        # Each run's resolved config as JSON text (which YAML readers read too).
+        "configs": json.dumps(dict(zip(ids, texts, strict=True))),
+        "overrides": json.dumps(dict(zip(ids, runs.column(entries, "overrides", []), strict=True))),
+        "store": store.url,
+    }
+    return ds
 
 
 def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
@@ -114,15 +305,16 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Dims ``run``, ``seed``, ``cycle``, ``domain``; dask-backed variables,
-        one chunk per run; along ``run`` the coordinate ``run_id`` and one
-        coordinate per swept or overridden parameter, named by its Hydra key
-        (``run.seed`` for the run seed, see :func:`parameter_name`; the
-        ``parameters`` attribute maps keys to names, as JSON), with its natural
-        type (a run that did not override a key gets the value of its resolved
-        config). Runs are ordered by ``run_id``. Runs with
-        other seeds or cycles are aligned on the union, missing values filled
-        (NaN; -1 for ``diverged_cycle``). Provenance in ``attrs``.
+        Dims ``run``, ``seed``, ``cycle``, ``domain``; dask-backed variables; along
+        ``run`` the coordinates ``run_id``, ``model_digest`` (the run config's
+        ``model_digest``, empty where it has none) and one coordinate per swept or
+        overridden parameter, named by its Hydra key (``run.seed`` for the run
+        seed, see :func:`parameter_name`; the ``parameters`` attribute maps keys
+        to names, as JSON), with its natural type (a run that did not override
+        a key gets the value of its resolved config). Runs are ordered by
+        ``run_id``. Runs with other seeds or cycles are aligned on the union,
+        missing values filled (NaN; -1 for ``diverged_cycle``). Provenance in
+        ``attrs`` (``configs``: each run's config as JSON text; ``overrides``).
 
     Raises
     ------
@@ -132,58 +324,41 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     Warns
     -----
     UserWarning
-        With the count of failed and incomplete runs left out.
+        With the count of failed, incomplete and missing runs left out.
 
     Examples
     --------
     >>> ds = open_sweep("multirun/2026-11-24/10-00-00/results.zarr")  # doctest: +SKIP
     >>> ds.score.mean(["seed", "domain"]).groupby("loop.guard.mode").mean()  # doctest: +SKIP
     """
-    store = SweepStore(path_or_url, create=False)
-    entries = store.index()
-    ids = sorted(entries)
-    failed = store.failed_runs()
-    partial = [r for r in store.partial_runs() if r not in failed]
-    if not ids:
-        raise StoreError(f"the store {store.url!r} holds no complete run "
-                         f"({len(failed)} failed, {len(partial)} incomplete)")
-    if failed or partial:
-        warnings.warn(f"{store.url}: {len(failed)} failed and {len(partial)} incomplete runs left out "
-                      f"({len(ids)} complete); see results.failures({store.url!r})",
-                      UserWarning, stacklevel=2)
-    grid = {
-        schema.SEED: _union([entries[r]["coords"][schema.SEED] for r in ids], sort=True),
-        schema.CYCLE: _union([entries[r]["coords"][schema.CYCLE] for r in ids], sort=True),
-        schema.DOMAIN: _union([entries[r]["coords"][schema.DOMAIN] for r in ids], sort=False),
-    }
-    coords: dict[str, Any] = {
-        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
-        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
-        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
-                        schema.COORDS[schema.DOMAIN]),
-        schema.RUN_ID: (schema.RUN, np.asarray(ids, dtype=object), schema.COORDS[schema.RUN_ID]),
-    }
-    keys = sorted({k for r in ids for k in entries[r]["params"]})
-    names = {key: parameter_name(key) for key in keys}
-    for key in keys:
-        values = [entries[r]["params"].get(key, config_value(entries[r]["config"], key)) for r in ids]
-        coords[names[key]] = (schema.RUN, _coordinate(values),
-                              {"long_name": f"run parameter {key}", "units": "1", "hydra_key": key})
-    ds = xr.Dataset(_lazy(store, ids, entries, grid), coords=coords)
-    ds.attrs = {
-        "schema_version": store.attrs.get("schema_version"),
-        "package_version": store.attrs.get("package_version", ""),
-        "git_revision": store.attrs.get("git_revision") or "",
-        "git_dirty": store.attrs.get("git_dirty"),
-        "git_diff_sha256": store.attrs.get("git_diff_sha256") or "",
-        "created": store.attrs.get("created", ""),
-        "parameters": json.dumps(names),
-        "configs": json.dumps({r: entries[r]["config_yaml"] for r in ids}),
-        "overrides": json.dumps({r: entries[r]["overrides"] for r in ids}),
-        "store": store.url,
-    }
+    ds = _open(path_or_url, batch.TRAJECTORY, warn=True)
     schema.validate(ds, with_run=True)
     return ds
+
+
+def open_analysis(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
+    """Open the analysis the jobs wrote with their runs, lazily: per world and per run curve means.
+
+    Parameters
+    ----------
+    path_or_url
+        A store written by takeoff (schema v2; a v1 store holds no analysis).
+
+    Returns
+    -------
+    xarray.Dataset
+        The analysis variables along ``(run, seed)`` (categorical ones as
+        strings; empty strings and NaN for runs written without analysis), the
+        curve means along ``(run, cycle)``, and the run coordinates of
+        :func:`open_sweep` plus ``analysis_digest``.
+
+    Examples
+    --------
+    >>> open_analysis("results.zarr")["regime"].to_pandas()  # doctest: +SKIP
+    """
+    ds = _open(path_or_url, batch.ANALYSIS, warn=False)
+    curves = _open(path_or_url, batch.CURVES, warn=False)
+    return ds.merge(curves[list(curves.data_vars)], combine_attrs="override")
 
 
 def failures(path_or_url: str | os.PathLike[str]) -> Any:

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from results import schema
+from results.batch import RunRecord
 from results.store import SweepStore, run_id
 
 #: Dataset attributes that differ between two stores holding the same runs.
@@ -96,7 +97,18 @@ def synthetic_config(number: int, **shape: Any) -> dict[str, Any]:
             "evaluate": number % 2 == 0, **shape}
 
 
-def write_synthetic_runs(url: str | os.PathLike[str], numbers: Iterable[int], **shape: Any) -> list[str]:
+def synthetic_record(number: int, **shape: Any) -> RunRecord:
+    """Return synthetic run ``number`` as the store keeps it: data, params, overrides and config."""
+    config = synthetic_config(number, **shape)
+    params = {"seed": number, "loop.guard.mode": config["loop"]["guard"]["mode"]}
+    if number % 2:
+        params["loop.propose.returns"] = config["loop"]["propose"]["returns"]
+    return RunRecord(run_id(config), synthetic_run(number, **shape), params=params,
+                     overrides=tuple(f"{k}={v}" for k, v in params.items()), config=config)
+
+
+def write_synthetic_runs(url: str | os.PathLike[str], numbers: Iterable[int], *, batch_size: int = 1,
+                         **shape: Any) -> list[str]:
     """Write synthetic runs ``numbers`` into the store at ``url``; return their run ids.
 
     Parameters
@@ -105,6 +117,9 @@ def write_synthetic_runs(url: str | os.PathLike[str], numbers: Iterable[int], **
         Store path or URL (created if nothing is there).
     numbers
         Which runs (see :func:`synthetic_run`).
+    batch_size
+        Runs per batch group (the last batch may be smaller). With 1, each run
+        is written by :meth:`SweepStore.write_run`, which skips a complete run.
     **shape
         Passed on to :func:`synthetic_run`.
 
@@ -112,18 +127,15 @@ def write_synthetic_runs(url: str | os.PathLike[str], numbers: Iterable[int], **
     --------
     >>> write_synthetic_runs(tmp_path / "s.zarr", range(4))  # doctest: +SKIP
     """
-    import yaml
-
     store = SweepStore(url)
     ids = []
-    for number in numbers:
-        config = synthetic_config(number, **shape)
-        rid = run_id(config)
-        params = {"seed": number, "loop.guard.mode": config["loop"]["guard"]["mode"]}
-        if number % 2:
-            params["loop.propose.returns"] = config["loop"]["propose"]["returns"]
-        store.write_run(rid, synthetic_run(number, **shape), params=params,
-                        config_yaml=yaml.safe_dump(config, sort_keys=True),
-                        overrides=[f"{k}={v}" for k, v in params.items()], config=config)
-        ids.append(rid)
+    numbers = list(numbers)
+    for start in range(0, len(numbers), max(1, batch_size)):
+        records = [synthetic_record(n, **shape) for n in numbers[start:start + max(1, batch_size)]]
+        if batch_size <= 1:
+            (r,) = records
+            store.write_run(r.run_id, r.data, params=r.params, overrides=r.overrides, config=r.config)
+        else:
+            store.write_batch(records)
+        ids.extend(r.run_id for r in records)
     return ids

@@ -210,8 +210,7 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         _say_resume(sweep_dir)
         if params["rerun"]:
             # A forced rerun replaces the runs it recomputes; they are the store's own.
-            for spec in todo:
-                store.forget(spec.run_id)
+            store.forget([spec.run_id for spec in todo])
         try:
             outcomes, closing = _execute(todo, params, connecting)
         except ClusterError as err:

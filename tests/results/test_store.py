@@ -15,11 +15,13 @@ import yaml
 
 import results
 from results import schema
-from results.store import RUNS
+from results.batch import group_attributes, write_group
+from results.store import BATCHES, NO_CLAIM
 from results.testing import (
     assert_schema,
     assert_sweeps_equal,
     synthetic_config,
+    synthetic_record,
     synthetic_run,
     write_synthetic_runs,
 )
@@ -66,10 +68,22 @@ def test_round_trip_of_a_simulated_run(tmp_path, simulated):
     xr.testing.assert_identical(got, simulated)
     assert sweep.run_id.values.tolist() == [rid]
     assert sweep["loop.guard.mode"].values.tolist() == ["in_loop"]
-    # Also opened directly, a run group is a plain xarray-readable Zarr group with provenance.
+    assert sweep["model_digest"].values.tolist() == [""], "no model_digest in the config: empty"
     one = store.open_run(rid)
-    assert one.attrs["run_id"] == rid and json.loads(one.attrs["params"]) == {"loop.guard.mode": "in_loop"}
-    assert float(one.ability.sum()) == pytest.approx(float(simulated.ability.sum()), nan_ok=True)
+    one.attrs = {}
+    xr.testing.assert_identical(one, simulated)
+    # The batch group keeps the run's identity, and every chunk carries zarr's crc32c codec.
+    import zarr
+
+    (name,) = os.listdir(tmp_path / "s.zarr" / "batches")
+    group = zarr.open_group(str(tmp_path / "s.zarr" / "batches" / name), mode="r")
+    assert group.attrs["runs"]["run_id"] == [rid]
+    assert group.attrs["runs"]["params"] == [{"loop.guard.mode": "in_loop"}]
+    for _, array in group.arrays():
+        (sharding,) = array.metadata.codecs
+        assert type(sharding).__name__ == "ShardingCodec", array.metadata.codecs
+        assert "Crc32cCodec" in [type(c).__name__ for c in sharding.codecs], sharding.codecs
+        assert "Crc32cCodec" in [type(c).__name__ for c in sharding.index_codecs], sharding.index_codecs
 
 
 def test_provenance_attributes(tmp_path, simulated):
@@ -136,8 +150,10 @@ def test_failed_and_incomplete_runs_are_left_out_with_a_warning(tmp_path):
     store.write_failure("deadbeefdeadbeef", params={"loop.guard.mode": "none"}, config_yaml="",
                         overrides=["loop.guard.mode=none"], error="ValueError: bad luck")
     # What a writer killed mid-write leaves behind: a temporary group.
-    synthetic_run(9).to_zarr(store.url_of(RUNS, f".tmp-{'9' * 16}-{uuid.uuid4().hex[:8]}"), zarr_format=3,
-                             consolidated=False)
+    record = synthetic_record(9)
+    write_group(store.url_of(BATCHES, f".tmp-{'9' * 16}-{NO_CLAIM}-{uuid.uuid4().hex[:8]}"), [record],
+                group_attributes([record], "now"))
+    assert store.status()[record.run_id] == "incomplete"
     with pytest.warns(UserWarning, match="1 failed and 1 incomplete runs left out"):
         sweep = results.open_sweep(url)
     assert sorted(sweep.run_id.values) == sorted(ids)
@@ -218,11 +234,11 @@ def test_other_schema_version_is_refused(tmp_path):
     url = tmp_path / "s.zarr"
     write_synthetic_runs(url, [0])
     meta = json.loads((url / "zarr.json").read_text())
-    meta["attributes"]["takeoff"]["schema_version"] = 2
+    meta["attributes"]["takeoff"]["schema_version"] = 3
     (url / "zarr.json").write_text(json.dumps(meta))
     before = _snapshot(url)
     for opener in (results.SweepStore, results.open_sweep):
-        with pytest.raises(results.StoreError, match=r"s.zarr' is a takeoff store of schema version 2"):
+        with pytest.raises(results.StoreError, match=r"s.zarr' is a takeoff store of schema version 3"):
             opener(url)
     assert _snapshot(url) == before
 
@@ -302,18 +318,106 @@ def test_unwritable_directory_read_only_file_system():
         results.SweepStore("/sys/takeoff-test.zarr")
 
 
-def test_run_group_reads_back_with_xarray_and_chunks_long_runs(tmp_path, monkeypatch):
-    import results.store
+def test_long_runs_are_chunked_along_cycle_and_read_back(tmp_path, monkeypatch):
+    import zarr
 
-    monkeypatch.setattr(results.store, "CHUNK_ELEMENTS", 50)  # force several chunks along cycle
+    import results.batch
+
+    monkeypatch.setattr(results.batch, "CHUNK_ELEMENTS", 50)  # force several chunks along cycle
     ds = synthetic_run(4, seeds=3, cycles=40)
     store = results.SweepStore(tmp_path / "s.zarr")
     rid, _ = _write(store, ds)
-    one = store.open_run(rid).compute()
-    assert one.score.encoding["chunks"] == (3, 5, 3), one.score.encoding["chunks"]
+    (name,) = os.listdir(tmp_path / "s.zarr" / "batches")
+    array = zarr.open_array(str(tmp_path / "s.zarr" / "batches" / name / "trajectory-seed_cycle_domain-float32"))
+    assert array.chunks == (1, 1, 3, 5, 3), array.chunks
+    assert array.shards == (1, 4, 3, 40, 3), array.shards
+    one = store.open_run(rid)
     one.attrs = {}
-    one["domain"] = one.domain.astype(object)
     xr.testing.assert_identical(one, ds)
-    got = _quiet_open(tmp_path / "s.zarr").isel(run=0).reset_coords(drop=True).compute()
-    got.attrs = {}
-    xr.testing.assert_identical(got, ds)
+
+
+def test_a_batch_of_runs_is_one_group_of_few_files(tmp_path):
+    url = tmp_path / "s.zarr"
+    ids = write_synthetic_runs(url, range(16), batch_size=16)
+    files = [p for p in url.rglob("*") if p.is_file()]
+    assert len(files) / 16 <= 1.5, f"{len(files)} files for 16 runs: {sorted(map(str, files))}"
+    assert len(os.listdir(url / "batches")) == 1
+    alone = tmp_path / "alone.zarr"
+    write_synthetic_runs(alone, range(16))
+    assert_sweeps_equal(_quiet_open(url), _quiet_open(alone))
+    assert sorted(_quiet_open(url).run_id.values) == sorted(ids)
+
+
+def test_runs_of_several_shapes_in_one_batch_become_one_group_each(tmp_path):
+    store = results.SweepStore(tmp_path / "s.zarr")
+    records = [synthetic_record(0), synthetic_record(1, cycles=6), synthetic_record(2)]
+    assert store.write_batch(records) == [True, True, True]
+    assert len(os.listdir(tmp_path / "s.zarr" / "batches")) == 2
+    sweep = _quiet_open(tmp_path / "s.zarr")
+    got = sweep.sel(run=sweep.run_id == records[1].run_id).isel(run=0).reset_coords(drop=True)
+    xr.testing.assert_equal(got.score.sel(cycle=range(6)).compute(), records[1].data.score)
+
+
+def test_a_flipped_byte_is_an_error_naming_the_run_never_a_number(tmp_path):
+    url = tmp_path / "s.zarr"
+    (rid,) = write_synthetic_runs(url, [3], seeds=4, cycles=200)
+    (name,) = os.listdir(url / "batches")
+    (shard,) = (url / "batches" / name / "trajectory-seed_cycle_domain-float32").glob("c.*")
+    data = bytearray(shard.read_bytes())
+    data[100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    sweep = _quiet_open(url)
+    with pytest.raises(results.StoreError, match=rf"runs \['{rid}'\]"):
+        sweep["score"].values  # noqa: B018
+
+
+def test_model_digest_is_a_coordinate_along_run(tmp_path):
+    store = results.SweepStore(tmp_path / "s.zarr")
+    for n, digest in enumerate(["aaaa", "bbbb"]):
+        config = {"n": n, "model_digest": digest}
+        store.write_run(results.run_id(config), synthetic_run(n), params={}, overrides=[], config=config)
+    sweep = _quiet_open(tmp_path / "s.zarr")
+    by_id = dict(zip(sweep.run_id.values, sweep.model_digest.values, strict=True))
+    assert sorted(by_id.values()) == ["aaaa", "bbbb"]
+
+
+def _v1_store(url, numbers):
+    """A store as takeoff wrote it with schema v1: one xarray-written group per run, no checksums."""
+    import zarr
+
+    zarr.open_group(str(url), mode="w-", zarr_format=3,
+                    attributes={"takeoff": {"schema_version": 1, "package_version": "0.1.0",
+                                            "git_revision": "", "created": "2026-11-01T00:00:00+00:00"}})
+    for sub in ("runs", "done", "failed"):
+        (url / sub).mkdir()
+    ids = []
+    for n in numbers:
+        config = synthetic_config(n)
+        rid = results.run_id(config)
+        ds = synthetic_run(n)
+        ds.attrs = {"run_id": rid, "params": json.dumps({"seed": n}), "config": json.dumps(config),
+                    "config_yaml": yaml.safe_dump(config), "overrides": json.dumps([f"seed={n}"])}
+        ds.to_zarr(str(url / "runs" / rid), zarr_format=3, consolidated=False)
+        (url / "done" / rid).write_text(rid)
+        ids.append(rid)
+    return ids
+
+
+def test_a_schema_v1_store_still_opens_with_a_warning_and_is_not_written(tmp_path, caplog):
+    url = tmp_path / "old.zarr"
+    ids = _v1_store(url, range(3))
+    with caplog.at_level("WARNING"):
+        sweep = _quiet_open(url)
+    assert "carry no checksums" in caplog.text, caplog.text
+    assert sweep.attrs["schema_version"] == 1
+    assert sorted(sweep.run_id.values) == sorted(ids)
+    new = tmp_path / "new.zarr"
+    write_synthetic_runs(new, range(3))
+    a, b = sweep.load(), _quiet_open(new).load()
+    a.attrs, b.attrs = {}, {}
+    xr.testing.assert_identical(a[list(schema.VARIABLES)].reset_coords(drop=True),
+                                b[list(schema.VARIABLES)].reset_coords(drop=True))
+    before = _snapshot(url)
+    with pytest.raises(results.StoreError, match="schema v1, which this takeoff reads but does not extend"):
+        write_synthetic_runs(url, [5])
+    assert _snapshot(url) == before

@@ -14,10 +14,10 @@ import results
 from results.testing import assert_sweeps_equal, synthetic_config, write_synthetic_runs
 
 
-def _chunk_files(run_dir: Path) -> dict[str, bytes]:
-    """Every file of a run group except its metadata (which holds the write time)."""
-    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.name != "zarr.json"}
+def _chunk_files(store: Path) -> dict[str, bytes]:
+    """Every shard file of every published batch group (the metadata holds the write time)."""
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted((store / "batches").rglob("*"))
+            if p.is_file() and p.name != "zarr.json" and ".tmp-" not in str(p)}
 
 
 def _open(url):
@@ -38,10 +38,9 @@ def test_four_processes_equal_one_process_in_order(tmp_path):
     a, b = _open(parallel), _open(serial)
     assert a.sizes["run"] == 16, f"expected 16 runs, found {a.sizes['run']}"
     assert_sweeps_equal(a, b)
-    leftovers = [p.name for p in (parallel / "runs").iterdir() if p.name.startswith(".tmp-")]
+    leftovers = [p.name for p in (parallel / "batches").iterdir() if p.name.startswith(".tmp-")]
     assert leftovers == [], f"a losing writer must remove its temporary group: {leftovers}"
-    for rid in b.run_id.values:
-        assert _chunk_files(parallel / "runs" / rid) == _chunk_files(serial / "runs" / rid), rid
+    assert _chunk_files(parallel) == _chunk_files(serial)
 
 
 _KILLED_WRITER = """
@@ -57,9 +56,9 @@ def pause():
 
 if where == "before_publish":
     publish = SweepStore._publish
-    def paused_publish(self, run_id, group):
+    def paused_publish(self, name, tmp, run_ids):
         pause()
-        return publish(self, run_id, group)
+        return publish(self, name, tmp, run_ids)
     SweepStore._publish = paused_publish
 else:  # after the group is in place, before the done marker
     put = SweepStore._put_text
@@ -68,7 +67,7 @@ else:  # after the group is in place, before the done marker
             pause()
         return put(self, path, text)
     SweepStore._put_text = paused_put
-write_synthetic_runs(url, [7], seeds=8, cycles=2000)
+write_synthetic_runs(url, [6, 7], batch_size=2, seeds=8, cycles=2000)
 """
 
 BIG = {"seeds": 8, "cycles": 2000}
@@ -78,7 +77,7 @@ BIG = {"seeds": 8, "cycles": 2000}
 def test_killed_writer_leaves_a_readable_store_and_rerun_is_bit_identical(tmp_path, where):
     url, clean = tmp_path / "s.zarr", tmp_path / "clean.zarr"
     done = write_synthetic_runs(url, [0, 1])
-    rid = results.run_id(synthetic_config(7, **BIG))
+    rids = [results.run_id(synthetic_config(n, **BIG)) for n in (6, 7)]
 
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(url), where],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -91,22 +90,23 @@ def test_killed_writer_leaves_a_readable_store_and_rerun_is_bit_identical(tmp_pa
     assert proc.returncode == -signal.SIGKILL
 
     if where == "before_publish":
-        # The run's chunks are all on disk under a temporary name, but it was never published.
-        assert any(p.name.startswith(f".tmp-{rid}") for p in (url / "runs").iterdir())
-        with pytest.warns(UserWarning, match="0 failed and 1 incomplete runs left out"):
+        # The batch's chunks are all on disk under a temporary name, but it was never published.
+        assert any(p.name.startswith(".tmp-") for p in (url / "batches").iterdir())
+        with pytest.warns(UserWarning, match="0 failed and 2 incomplete runs left out"):
             sweep = results.open_sweep(url)
-        assert sorted(sweep.run_id.values) == sorted(done), "the partial run must be left out"
-        assert rid not in results.SweepStore(url).status()
+        assert sorted(sweep.run_id.values) == sorted(done), "the partial runs must be left out"
+        status = results.SweepStore(url).status()
+        assert [status[r] for r in rids] == ["incomplete", "incomplete"], status
         sweep.compute()  # the complete runs read back whole
     else:
         # Renamed into place means complete, even without the done marker.
-        assert results.SweepStore(url).status()[rid] == "done"
+        status = results.SweepStore(url).status()
+        assert [status[r] for r in rids] == ["done", "done"], status
 
-    wrote = write_synthetic_runs(url, [7], **BIG)  # the rerun (what `takeoff -m` again does)
-    assert wrote == [rid]
-    assert results.SweepStore(url).status() == dict.fromkeys([*done, rid], "done")
+    wrote = write_synthetic_runs(url, [6, 7], batch_size=2, **BIG)  # the rerun (what `takeoff -m` again does)
+    assert wrote == rids
+    assert results.SweepStore(url).status() == dict.fromkeys([*done, *rids], "done")
     write_synthetic_runs(clean, [0, 1])
-    write_synthetic_runs(clean, [7], **BIG)
+    write_synthetic_runs(clean, [6, 7], batch_size=2, **BIG)
     assert_sweeps_equal(_open(url), _open(clean))
-    assert _chunk_files(url / "runs" / rid) == _chunk_files(clean / "runs" / rid), \
-        "the rerun run must be bit-identical to an uninterrupted write"
+    assert _chunk_files(url) == _chunk_files(clean), "the rerun batch must be bit-identical to an uninterrupted write"

@@ -1,0 +1,227 @@
+"""A batch of runs as one Zarr group: a ``run`` dimension, few large arrays, sharded and checksummed.
+
+A batch group, written by zarr-python::
+
+    <group>/zarr.json                  attributes: the runs (id, params, overrides, config, ...),
+                                       the coordinates (seed, cycle, domain), what each array holds
+    <group>/<array>/zarr.json          one array per (part, dims, dtype), shape (run, variable, *dims)
+    <group>/<array>/c.0.0.0...         its one shard file
+
+Variables of equal dims and dtype are stacked into one array (``trajectory-seed_cycle-float32``
+holds every ``(seed, cycle)`` float variable of every run of the batch), so a batch of runs
+costs about a dozen files and a dozen zarr writes, whatever its size. Each array is one
+shard (Zarr v3 sharding) of inner chunks of one variable of a few runs, so a reader
+decodes only the runs and variables it asks for; every inner chunk and the shard index
+carry zarr's ``crc32c`` codec, which zarr checks on every read.
+
+The parts of a run are its trajectory (the schema's variables, dims seed, cycle,
+domain), the analysis of its worlds (along seed) and the per-run curve means the
+report draws (along cycle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from results import schema
+
+#: The parts of a run a batch group can hold.
+TRAJECTORY, ANALYSIS, CURVES = "trajectory", "analysis", "curves"
+PARTS = (TRAJECTORY, ANALYSIS, CURVES)
+#: Inner chunks hold at least this many elements (several runs of a short run), ...
+MIN_CHUNK_ELEMENTS = 1 << 12
+#: ... and at most this many (a long run's variable is split along ``cycle``).
+CHUNK_ELEMENTS = 1 << 20
+#: zstd at level 1: on trajectories it compresses as well as level 3 at about a sixth of the time.
+ZSTD_LEVEL = 1
+#: Chunk keys ``c.0.1`` rather than ``c/0/1``: no nested directories inside an array.
+CHUNK_SEPARATOR = "."
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the store keeps it: its data parts and its identity.
+
+    Attributes
+    ----------
+    run_id
+        The run's identity hash.
+    data
+        The trajectory (:func:`results.schema.run_dataset`; dims seed, cycle, domain).
+    params
+        The run's overridden parameters by Hydra key, with natural types.
+    overrides
+        The command-line overrides that made the run.
+    config
+        The resolved config as plain data.
+    analysis
+        The analysis of each world (variables along ``seed``), or None.
+    curves
+        Per-run means over seeds of the curves the report draws (along ``cycle``), or None.
+    info
+        Further per-run facts to keep (for example ``analysis_digest``), JSON-able.
+    """
+
+    run_id: str
+    data: xr.Dataset
+    params: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Sequence[str] = ()
+    config: Mapping[str, Any] = field(default_factory=dict)
+    analysis: xr.Dataset | None = None
+    curves: xr.Dataset | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def parts(self) -> dict[str, xr.Dataset]:
+        """Return the run's present parts by name."""
+        out = {TRAJECTORY: self.data, ANALYSIS: self.analysis, CURVES: self.curves}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def _dtype_name(values: np.ndarray) -> str:
+    return "str" if values.dtype.kind in "OUT" else values.dtype.name
+
+
+def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
+    """Return the array name of each (dims, dtype) of a part's variables, with its variables in order."""
+    out: dict[str, list[str]] = {}
+    for name, var in ds.data_vars.items():
+        dims = "_".join(str(d) for d in var.dims) or "scalar"
+        out.setdefault(f"{part}-{dims}-{_dtype_name(np.asarray(var.values))}", []).append(str(name))
+    return out
+
+
+def layout(record: RunRecord) -> str:
+    """Return a key that is equal for runs that can share a batch group (same coords and variables)."""
+    ds = record.data
+    coords = {d: np.asarray(ds[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+    arrays = {part: _stacks(pds, part) for part, pds in record.parts().items()}
+    sizes = {part: {str(k): int(v) for k, v in pds.sizes.items()} for part, pds in record.parts().items()}
+    return json.dumps([coords, arrays, sizes], sort_keys=True, default=str)
+
+
+def _chunking(shape: tuple[int, ...], dims: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return (inner chunk, shard) shapes of a stacked array ``(run, variable, *dims)``."""
+    runs, rest = shape[0], list(shape[2:])
+    per = max(1, math.prod(rest))
+    inner = [max(1, n) for n in rest]
+    if per > CHUNK_ELEMENTS and schema.CYCLE in dims:
+        axis = list(dims).index(schema.CYCLE)
+        others = per // max(1, rest[axis])
+        inner[axis] = max(1, min(rest[axis], CHUNK_ELEMENTS // max(1, others)))
+    k = max(1, min(runs, MIN_CHUNK_ELEMENTS // per))
+    chunk = (k, 1, *inner)
+    shard = tuple(max(1, math.ceil(n / c)) * c for n, c in zip(shape, chunk, strict=True))
+    return chunk, shard
+
+
+def group_attributes(records: Sequence[RunRecord], created: str) -> dict[str, Any]:
+    """Return the attributes of a batch group: its runs, coordinates and arrays.
+
+    ``runs`` is columnar: ``run_id``, ``params``, ``overrides``, ``config`` (JSON
+    text), ``model_digest`` and each key of the runs' ``info``, one list each.
+    """
+    first = records[0]
+    ds = first.data
+    arrays: dict[str, Any] = {}
+    for part, pds in first.parts().items():
+        for name, variables in _stacks(pds, part).items():
+            var0 = pds[variables[0]]
+            arrays[name] = {
+                "part": part,
+                "dims": [str(d) for d in var0.dims],
+                "variables": variables,
+                "attrs": {v: {k: str(x) for k, x in pds[v].attrs.items()} for v in variables},
+            }
+    runs: dict[str, list[Any]] = {
+        "run_id": [r.run_id for r in records],
+        "params": [dict(r.params) for r in records],
+        "overrides": [list(r.overrides) for r in records],
+        # The config as JSON text: opening a sweep of 10^5 runs parses it only where needed.
+        "config": [json.dumps(dict(r.config), sort_keys=True, default=str) for r in records],
+        "model_digest": [str(r.config.get("model_digest", "") or "") for r in records],
+    }
+    for key in sorted({k for r in records for k in r.info}):
+        runs[key] = [r.info.get(key) for r in records]
+    return {
+        "created": created,
+        "runs": runs,
+        "coords": {
+            schema.SEED: [int(x) for x in ds[schema.SEED].values],
+            schema.CYCLE: [int(x) for x in ds[schema.CYCLE].values],
+            schema.DOMAIN: [str(x) for x in ds[schema.DOMAIN].values],
+        },
+        "arrays": arrays,
+    }
+
+
+def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str, Any]) -> None:
+    """Write runs of one layout as a new Zarr v3 group at ``url`` (which must not exist).
+
+    zarr-python creates the group and every array (sharding codec, inner chunks
+    ``bytes`` -> ``zstd`` -> ``crc32c``, index ``bytes`` -> ``crc32c``) and writes
+    each array's one shard; the arrays are written concurrently in zarr's event loop.
+    """
+    import zarr.api.asynchronous as zasync
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+    from zarr.core.sync import sync
+
+    arrays: Mapping[str, Any] = attributes["arrays"]
+
+    def stacked(name: str, spec: Mapping[str, Any]) -> np.ndarray:
+        part = spec["part"]
+        parts = [r.parts()[part].variables for r in records]
+        return np.stack([np.stack([np.asarray(p[v].values) for v in spec["variables"]]) for p in parts])
+
+    async def write() -> None:
+        root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(attributes))
+
+        async def one(name: str, spec: Mapping[str, Any]) -> None:
+            values = stacked(name, spec)
+            text = values.dtype.kind in "OUT"
+            if text:
+                values = values.astype(str)
+            chunk, shard = _chunking(values.shape, spec["dims"])
+            fill: Any = "" if text else (np.nan if values.dtype.kind == "f" else -1)
+            array = await root.create_array(
+                name, shape=values.shape, dtype=str if text else values.dtype, chunks=chunk, shards=shard,
+                compressors=(ZstdCodec(level=ZSTD_LEVEL), Crc32cCodec()), fill_value=fill,
+                chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
+                dimension_names=[schema.RUN, f"{name}-variable", *spec["dims"]])
+            await array.setitem(Ellipsis, values)
+
+        await asyncio.gather(*(one(name, spec) for name, spec in arrays.items()))
+
+    sync(write())
+
+
+@functools.lru_cache(maxsize=256)
+def _array(url: str) -> Any:
+    # Published groups never change, so an opened array (its metadata) can be kept.
+    import zarr
+
+    return zarr.open_array(url, mode="r", zarr_format=3)
+
+
+def read_rows(group_url: str, array: str, positions: Sequence[int], variable: int) -> np.ndarray:
+    """Return ``(len(positions), *dims)`` values of one variable of runs of a batch group.
+
+    zarr reads only the inner chunks that hold them and checks their ``crc32c``.
+    """
+    arr = _array(f"{group_url}/{array}")
+    index = np.asarray(positions, dtype=np.intp)
+    if len(index) == 1:
+        values = np.asarray(arr[int(index[0]), variable])[np.newaxis]
+    else:
+        values = np.asarray(arr.oindex[index, variable])
+    if values.dtype.kind in "OUT" or str(values.dtype).startswith("StringDType"):
+        values = values.astype(object)
+    return values
