@@ -1,4 +1,4 @@
-"""One job: a validated run config -> simulate -> write to the sweep store.
+"""One job: a validated run config -> simulate -> write to the sweep store; batches of jobs.
 
 The launcher composes every job's config with Hydra in the driver process and
 ships a :class:`JobSpec` (plain frozen data) to the workers, which only run
@@ -20,7 +20,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
+
 from harness.config import RunConfig, TasksConfig
+from results.batch import RunRecord
 from results.provenance import config_value
 
 log = logging.getLogger(__name__)
@@ -151,8 +154,131 @@ def _inject_faults(run: RunConfig) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class JobFailure:
+    """A run of a batch that failed (after its retries): its one-line error."""
+
+    index: int
+    run_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """Runs a worker computes in one task and writes as one batch group.
+
+    Attributes
+    ----------
+    jobs
+        The runs' job specs (all of one store).
+    holder
+        The id of the sweep's claim on these runs (names the temporary group), or None.
+    retries
+        Times a run that raises is tried again, in place, before it is recorded as failed.
+    """
+
+    jobs: tuple[JobSpec, ...]
+    holder: str | None = None
+    retries: int = 0
+
+
+def one_line(error: BaseException) -> str:
+    """Return ``Type: message`` on one line."""
+    text = f"{type(error).__name__}: {error}".strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def compute_run(spec: JobSpec) -> RunRecord:
+    """Simulate one run (and analyse it); return it as the store keeps it, not yet written."""
+    import results
+    from loops import simulate
+
+    _inject_faults(spec.run)
+    run = spec.run
+    traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
+                    seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
+    ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+    return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
+                     curves=run_curves(ds))
+
+
+def run_curves(ds: xr.Dataset) -> xr.Dataset:
+    """Return the run's means over seeds of the curves the report draws (float32, along ``cycle``).
+
+    A variable along ``domain`` is averaged over domains first; NaN (no working
+    instance, a diverged world) is left out of the means.
+    """
+    import warnings
+
+    import numpy as np
+
+    from analysis.summary import CURVES
+
+    out = {}
+    for name in CURVES:
+        values = np.asarray(ds[name].values, dtype=np.float64)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if values.ndim == 3:
+                values = np.nanmean(values, axis=2)
+            mean = np.nanmean(values, axis=0).astype(np.float32)
+        out[name] = (("cycle",), mean, {"long_name": f"mean over seeds of {name}",
+                                        "units": str(ds[name].attrs.get("units", ""))})
+    return xr.Dataset(out)
+
+
+def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
+    """Compute the runs of a batch, then write the successful ones as one batch group.
+
+    A run that raises is tried again up to ``batch.retries`` times, then
+    reported as a :class:`JobFailure`; the other runs of the batch go on. A
+    worker that dies takes the whole batch with it (the launcher then reruns
+    its runs one by one).
+
+    Returns
+    -------
+    list
+        One :class:`JobResult` or :class:`JobFailure` per run, in order.
+    """
+    import results
+
+    worker = _worker_address()
+    host, pid = socket.gethostname(), os.getpid()
+    outcomes: list[JobResult | JobFailure] = []
+    records: list[RunRecord] = []
+    kept: list[tuple[JobSpec, float]] = []
+    for spec in batch.jobs:
+        start = time.perf_counter()
+        handler = _job_log(spec.job_dir)
+        try:
+            log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
+                     spec.run_id, host, pid, worker, _batch_job())
+            for attempt in range(batch.retries + 1):
+                try:
+                    records.append(compute_run(spec))
+                    kept.append((spec, time.perf_counter() - start))
+                    log.info("job %d done in %.2f s", spec.index, time.perf_counter() - start)
+                    break
+                except Exception as err:  # noqa: BLE001  (a run's failure is data for the store)
+                    log.warning("job %d attempt %d failed: %s", spec.index, attempt + 1, one_line(err))
+                    if attempt == batch.retries:
+                        outcomes.append(JobFailure(spec.index, spec.run_id, one_line(err)))
+        finally:
+            if handler is not None:
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+    if records:
+        start = time.perf_counter()
+        store = results.SweepStore(batch.jobs[0].store)
+        wrote = store.write_batch(records, holder=batch.holder)
+        share = (time.perf_counter() - start) / len(records)
+        outcomes.extend(JobResult(spec.index, spec.run_id, w, seconds + share, host, pid, worker)
+                        for (spec, seconds), w in zip(kept, wrote, strict=True))
+    return sorted(outcomes, key=lambda o: o.index)
+
+
 def run_job(spec: JobSpec) -> JobResult:
-    """Simulate one run and write it to the sweep store.
+    """Simulate one run and write it to the sweep store (a batch of one).
 
     Parameters
     ----------
@@ -163,9 +289,13 @@ def run_job(spec: JobSpec) -> JobResult:
     -------
     JobResult
         The run id, whether this call wrote it, the time taken and where it ran.
+
+    Raises
+    ------
+    Exception
+        Whatever the run raised (the caller records it).
     """
     import results
-    from loops import simulate
 
     start = time.perf_counter()
     worker = _worker_address()
@@ -173,14 +303,8 @@ def run_job(spec: JobSpec) -> JobResult:
     try:
         log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
                  spec.run_id, socket.gethostname(), os.getpid(), worker, _batch_job())
-        _inject_faults(spec.run)
-        run = spec.run
-        traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
-                        seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
-        ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
-        store = results.SweepStore(spec.store)
-        wrote = store.write_run(spec.run_id, ds, params=dict(spec.params), config_yaml=spec.config_yaml,
-                                overrides=spec.overrides, config=spec.config)
+        record = compute_run(spec)
+        (wrote,) = results.SweepStore(spec.store).write_batch([record])
         seconds = time.perf_counter() - start
         log.info("job %d done in %.2f s", spec.index, seconds)
         return JobResult(spec.index, spec.run_id, wrote, seconds, socket.gethostname(), os.getpid(), worker)

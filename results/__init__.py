@@ -6,5 +6,6 @@ from results.schema import SCHEMA_VERSION, SchemaError, run_dataset, validate
 from results.store import StoreError, SweepStore, run_id
 from results.sweep import failures, open_analysis, open_sweep
 
-__all__ = ["SCHEMA_VERSION", "RunRecord", "SchemaError", "StoreError", "SweepStore", "failures", "open_analysis",
+__all__ = ["SCHEMA_VERSION", "RunRecord", "SchemaError", "StoreError", "SweepStore", "failures",
+           "open_analysis",
            "open_sweep", "run_dataset", "run_id", "schema", "validate"]

@@ -37,7 +37,7 @@ class Facts:
 
     planned: dict[str, list[str]] = field(default_factory=dict)
     done: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    failed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     incomplete: set[str] = field(default_factory=set)
 

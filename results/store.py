@@ -46,8 +46,9 @@ import xarray as xr
 from fsspec.implementations.local import LocalFileSystem
 
 from results import batch as batches
-from results import claims, schema
+from results import schema
 from results.batch import RunRecord
+from results.claims import STALE_S, Holder, is_alive
 from results.provenance import git_state, now, package_version
 from results.status import Facts, classify
 
@@ -245,7 +246,8 @@ class SweepStore:
         if version not in READABLE:
             raise StoreError(f"{self.url!r} is a takeoff store of schema version {version}; "
                              f"this takeoff reads versions {list(READABLE)} and writes version "
-                             f"{schema.SCHEMA_VERSION}: use the takeoff version that wrote it, or a new store path")
+                             f"{schema.SCHEMA_VERSION}: use the takeoff version that wrote it, "
+                             f"or a new store path")
         if version != schema.SCHEMA_VERSION:
             log.warning("%s is a takeoff store of schema v%s: its chunks carry no checksums, so damage "
                         "can go unnoticed; it is read, never written to", self.url, version)
@@ -376,7 +378,8 @@ class SweepStore:
         del config_yaml
         if self.is_done(run_id):
             return False
-        record = RunRecord(run_id, ds, params=dict(params), overrides=tuple(overrides), config=dict(config or {}),
+        record = RunRecord(run_id, ds, params=dict(params), overrides=tuple(overrides),
+                           config=dict(config or {}),
                            analysis=analysis, curves=curves)
         return self.write_batch([record])[0]
 
@@ -486,20 +489,20 @@ class SweepStore:
 
     def live_claims(self) -> dict[str, dict[str, Any]]:
         """Return the claims held by live processes, by holder id."""
-        return {h: rec for h, rec in self.claims().items() if claims.is_alive(rec)}
+        return {h: rec for h, rec in self.claims().items() if is_alive(rec)}
 
-    def claim(self, holder: claims.Holder, run_ids: Sequence[str]) -> None:
+    def claim(self, holder: Holder, run_ids: Sequence[str]) -> None:
         """Claim ``run_ids`` for ``holder`` (added to what it holds); call under :meth:`lock`."""
         held = self._claimed.setdefault(holder.id, [])
         held.extend(r for r in run_ids if r not in set(held))
         self._put_text(self._path(CLAIMS, f"{holder.id}.json"), json.dumps(holder.record(held, time.time())))
 
-    def refresh(self, holder: claims.Holder) -> None:
+    def refresh(self, holder: Holder) -> None:
         """Refresh ``holder``'s claim (every :data:`results.claims.REFRESH_S` seconds)."""
         self._put_text(self._path(CLAIMS, f"{holder.id}.json"),
                        json.dumps(holder.record(self._claimed.get(holder.id, []), time.time())))
 
-    def release(self, holder: claims.Holder) -> None:
+    def release(self, holder: Holder) -> None:
         """Remove ``holder``'s claim (its sweep ended)."""
         self._claimed.pop(holder.id, None)
         path = self._path(CLAIMS, f"{holder.id}.json")
@@ -518,10 +521,10 @@ class SweepStore:
 
     def _writer_dead(self, holder: str, path: str, live: Mapping[str, Any]) -> bool:
         if holder == NO_CLAIM or not holder:
-            return self._age(path) > claims.STALE_S
+            return self._age(path) > STALE_S
         return holder not in live
 
-    def remove_leftovers(self, *, own: claims.Holder | None = None) -> list[str]:
+    def remove_leftovers(self, *, own: Holder | None = None) -> list[str]:
         """Remove what dead writers left: their ``.tmp-`` groups and files, and their claims.
 
         A temporary group is removed when its writer's claim is dead (or, for a
@@ -536,7 +539,7 @@ class SweepStore:
             The paths removed, relative to the store.
         """
         every = self.claims()
-        live = {h: rec for h, rec in every.items() if claims.is_alive(rec)}
+        live = {h: rec for h, rec in every.items() if is_alive(rec)}
         removed = []
         for name, holder in self._tmp_groups().items():
             path = self._path(BATCHES, name)
@@ -549,7 +552,7 @@ class SweepStore:
         for sub in (DONE, FAILED, PLANNED, CLAIMS, ""):
             for name in self._names(sub) if sub else self._names(""):
                 path = self._path(sub, name) if sub else self._path(name)
-                if name.startswith(TMP) and self._age(path) > claims.STALE_S and self.fs.isfile(path):
+                if name.startswith(TMP) and self._age(path) > STALE_S and self.fs.isfile(path):
                     self.fs.rm(path)
                     removed.append(f"{sub}/{name}" if sub else name)
         if removed:
@@ -749,7 +752,8 @@ class SweepStore:
             raise StoreError(f"run {run_id!r} is not complete in {self.url!r}")
         ds = open_sweep(self.url)
         one = ds.isel({schema.RUN: int(np.flatnonzero(ds[schema.RUN_ID].values == run_id)[0])})
-        return one.drop_vars([c for c in one.coords if c not in (schema.SEED, schema.CYCLE, schema.DOMAIN)]).load()
+        keep = (schema.SEED, schema.CYCLE, schema.DOMAIN)
+        return one.drop_vars([c for c in one.coords if c not in keep]).load()
 
     def consolidate(self) -> None:
         """Write the sweep index, so that opening a sweep of many batches reads one file.

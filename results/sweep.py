@@ -101,7 +101,8 @@ class _LazyVariable:
                 return np.asarray(zarr.open_array(f"{g.url}/{self.name}", mode="r", zarr_format=3)[...],
                                   dtype=self.dtype)[np.newaxis]
             assert g.array is not None
-            return batch.read_rows(g.url, g.array, positions.tolist(), g.variable).astype(self.dtype, copy=False)
+            rows = batch.read_rows(g.url, g.array, positions.tolist(), g.variable)
+            return rows.astype(self.dtype, copy=False)
         except Exception as err:
             ids = [g.run_ids[p] for p in positions] if not g.v1 else list(g.run_ids)
             raise StoreError(f"cannot read {self.name!r} of runs {ids} from {g.url}: "

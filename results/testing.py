@@ -128,7 +128,7 @@ def write_synthetic_runs(url: str | os.PathLike[str], numbers: Iterable[int], *,
     >>> write_synthetic_runs(tmp_path / "s.zarr", range(4))  # doctest: +SKIP
     """
     store = SweepStore(url)
-    ids = []
+    ids: list[str] = []
     numbers = list(numbers)
     for start in range(0, len(numbers), max(1, batch_size)):
         records = [synthetic_record(n, **shape) for n in numbers[start:start + max(1, batch_size)]]

@@ -27,10 +27,12 @@ from omegaconf import OmegaConf, open_dict
 
 import results
 from harness.compose import default_store, job_spec
-from harness.job import JobResult, JobSpec, run_job
+from harness.job import BatchSpec, JobFailure, JobResult, JobSpec, one_line, run_batch
+from harness.launcher.batching import Batcher
 from harness.launcher.cluster import ClusterError, Connection, import_jobqueue
 from harness.launcher.config import CLUSTERS
 from loops.params import ConfigError
+from results.claims import Holder, Refresher
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def _params(launcher: Any) -> dict[str, Any]:
         raise ConfigError(
             f"hydra.launcher.cluster={params.get('cluster')!r} is unknown; known: {list(CLUSTERS)}"
         )
-    for key in ("n_workers", "jobs", "retries"):
+    for key in ("n_workers", "jobs", "retries", "batch_size"):
         if int(params.get(key, 0)) < 0:
             raise ConfigError(f"hydra.launcher.{key}={params[key]!r} is out of range; allowed: >= 0")
     if not float(params.get("connect_timeout", 10)) > 0:
@@ -180,6 +182,8 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         connecting = _connect_in_background(params)
         specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
         store = results.SweepStore(specs[0].store) if specs else None
+        if store is not None:
+            store.check_writable()
         if connecting is not None and (params["address"] or params["cluster"] in ("slurm", "pbs")):
             # An unreachable scheduler, or a worker job the batch system refuses,
             # stops the sweep before it starts (both answer within seconds).
@@ -197,41 +201,48 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
 
-    status = store.status()
-    todo = [s for s in specs if params["rerun"] or status.get(s.run_id) != "done"]
-    skipped = len(specs) - len(todo)
+    # Every run accounted for: the plan is in the store before any job starts.
+    store.record_plan({s.run_id: list(s.overrides) for s in specs})
+    holder = Holder.this_process()
+    todo, held, skipped = _claim(store, specs, holder, rerun=bool(params["rerun"]))
+    refresher = Refresher(lambda: store.refresh(holder))
+    waiting = f", {len(held)} held by another live sweep" if held else ""
     print(
-        f"takeoff: {len(specs)} jobs, {skipped} already complete in {store.url}, {len(todo)} to run",
+        f"takeoff: {len(specs)} jobs, {skipped} already complete in {store.url}{waiting}, {len(todo)} to run",
         flush=True,
     )
-    outcomes: dict[int, JobResult | BaseException] = {}
+    outcomes: dict[int, JobResult | JobFailure] = {}
     closing: threading.Thread | None = None
-    if todo:
-        _say_resume(sweep_dir)
-        if params["rerun"]:
-            # A forced rerun replaces the runs it recomputes; they are the store's own.
-            store.forget([spec.run_id for spec in todo])
-        try:
-            outcomes, closing = _execute(todo, params, connecting)
-        except ClusterError as err:
-            print(f"takeoff: {err}", file=sys.stderr)
+    try:
+        if todo:
             _say_resume(sweep_dir)
-            raise SystemExit(2) from None
-        except BaseException:
-            _say_resume(sweep_dir)
-            raise
-    else:
-        _close(connecting)
-    failed = {i: o for i, o in outcomes.items() if isinstance(o, BaseException)}
+            try:
+                outcomes, closing = _execute(todo, params, connecting, holder.id)
+            except ClusterError as err:
+                print(f"takeoff: {err}", file=sys.stderr)
+                _say_resume(sweep_dir)
+                raise SystemExit(2) from None
+            except BaseException:
+                _say_resume(sweep_dir)
+                raise
+        else:
+            _close(connecting)
+        outcomes |= _wait_for(held, store, holder, params)
+    finally:
+        refresher.stop()
+        with store.lock():
+            store.remove_leftovers(own=holder)
+            store.release(holder)
+    failed = {i: o for i, o in outcomes.items() if isinstance(o, JobFailure)}
     by_index = {s.index: s for s in specs}
-    for index, error in failed.items():
+    for index, failure in failed.items():
         spec = by_index[index]
         store.write_failure(
             spec.run_id,
             params=dict(spec.params),
             config_yaml=spec.config_yaml,
             overrides=spec.overrides,
-            error=_one_line(error),
+            error=failure.error,
         )
     store.consolidate()
 
@@ -277,18 +288,87 @@ def _close(connecting: Future[Connection] | None) -> None:
             log.debug("cluster start failed before any job", exc_info=True)
 
 
-def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Connection] | None,
-             ) -> tuple[dict[int, JobResult | BaseException], threading.Thread | None]:
-    """Run the jobs; return their outcomes and the thread closing the cluster (if any)."""
+def _claim(store: results.SweepStore, specs: list[JobSpec], holder: Holder, *, rerun: bool,
+           ) -> tuple[list[JobSpec], list[JobSpec], int]:
+    """Claim the runs this sweep computes; return them, the runs another live sweep holds, the done count.
+
+    Under the store's lock, so two sweeps started at once split the runs
+    between them. What dead writers left is removed first.
+    """
+    with store.lock():
+        store.remove_leftovers()
+        status = store.status()
+        if rerun:
+            # A forced rerun replaces the runs it recomputes; they are the store's own.
+            store.forget([s.run_id for s in specs if status.get(s.run_id) != "running"])
+            status = store.status()
+        todo = [s for s in specs if status.get(s.run_id) not in ("done", "running")]
+        held = [s for s in specs if status.get(s.run_id) == "running"]
+        store.claim(holder, [s.run_id for s in todo])
+    return todo, held, len(specs) - len(todo) - len(held)
+
+
+#: Seconds between looks at the store while waiting for runs another sweep holds.
+POLL_S = 1.0
+
+
+def _wait_for(held: list[JobSpec], store: results.SweepStore, holder: Holder, params: dict[str, Any],
+              ) -> dict[int, JobResult | JobFailure]:
+    """Wait until the runs another live sweep holds are done or failed; take over those whose claim died.
+
+    Runs taken over are computed in this process.
+    """
+    import time
+
+    outcomes: dict[int, JobResult | JobFailure] = {}
+    waiting = {s.run_id: s for s in held}
+    if waiting:
+        print(f"takeoff: waiting for {len(waiting)} runs another live sweep is computing", flush=True)
+    while waiting:
+        with store.lock():
+            store.remove_leftovers()
+            status = store.status()
+            orphans = [s for rid, s in waiting.items()
+                       if status.get(rid) not in ("done", "failed", "running")]
+            store.claim(holder, [s.run_id for s in orphans])
+        for rid in [r for r in waiting if status.get(r) in ("done", "failed")]:
+            del waiting[rid]
+        if orphans:
+            print(f"takeoff: taking over {len(orphans)} runs whose sweep died", flush=True)
+            for spec in orphans:
+                del waiting[spec.run_id]
+            for outcome in run_batch(BatchSpec(tuple(orphans), holder.id, int(params["retries"]))):
+                outcomes[outcome.index] = outcome
+        if waiting:
+            # Polling: the other sweep publishes through the file system, which has no event to wait on.
+            time.sleep(POLL_S)
+    return outcomes
+
+
+def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Connection] | None, holder: str,
+             ) -> tuple[dict[int, JobResult | JobFailure], threading.Thread | None]:
+    """Run the jobs in batches; return their outcomes and the thread closing the cluster (if any)."""
+    import statistics
+
     from tqdm import tqdm
 
-    outcomes: dict[int, JobResult | BaseException] = {}
+    outcomes: dict[int, JobResult | JobFailure] = {}
+    retries, size = int(params["retries"]), int(params.get("batch_size", 0))
     bar = tqdm(total=len(todo), desc="jobs", unit="job", file=sys.stdout, dynamic_ncols=True, disable=None)
+
+    def done(results_: list[JobResult | JobFailure], batcher: Batcher) -> None:
+        for outcome in results_:
+            outcomes[outcome.index] = outcome
+        ok = [o.seconds for o in results_ if isinstance(o, JobResult)]
+        if ok:
+            batcher.measured(statistics.mean(ok))
+        bar.update(len(results_))
+
     try:
         if params["cluster"] == "sync" and not params["address"]:
-            for spec in todo:
-                outcomes[spec.index] = _run_here(spec, int(params["retries"]))
-                bar.update()
+            batcher = Batcher(todo, workers=1, size=size)
+            while (jobs := batcher.next()) is not None:
+                done(run_batch(BatchSpec(jobs, holder, retries)), batcher)
             return outcomes, None
         assert connecting is not None
         try:
@@ -301,23 +381,35 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
             client = connection.client
             from distributed import as_completed
 
-            futures = {
-                client.submit(
-                    run_job,
-                    spec,
-                    key=f"job-{spec.index}-{spec.run_id}",
-                    retries=int(params["retries"]),
-                    pure=False,
-                ): spec
-                for spec in todo
-            }
-            for future in as_completed(futures):
-                spec = futures[future]
+            batcher = Batcher(todo, workers=max(1, sum(client.nthreads().values())), size=size)
+            pending = as_completed()
+            futures: dict[Any, tuple[JobSpec, ...]] = {}
+
+            def submit(jobs: tuple[JobSpec, ...], *, alone: bool = False) -> None:
+                batch = BatchSpec(jobs, holder, retries)
+                key = f"batch-{jobs[0].index}-{len(jobs)}{'-alone' if alone else ''}-{jobs[0].run_id}"
+                future = client.submit(run_batch, batch, key=key, retries=retries, pure=False)
+                futures[future] = jobs
+                pending.add(future)
+
+            for _ in range(2 * batcher.workers):
+                if (jobs := batcher.next()) is not None:
+                    submit(jobs)
+            for future in pending:
+                jobs = futures.pop(future)
                 try:
-                    outcomes[spec.index] = future.result()
-                except Exception as err:  # noqa: BLE001  (a job's failure is data, recorded below)
-                    outcomes[spec.index] = err
-                bar.update()
+                    done(future.result(), batcher)
+                except Exception as err:  # noqa: BLE001  (a batch's failure is data, recorded below)
+                    if len(jobs) > 1:
+                        # A worker died (or the batch could not be written): each run again, alone,
+                        # so that only the run that kills its worker is recorded as failed.
+                        for spec in jobs:
+                            submit((spec,), alone=True)
+                    else:
+                        outcomes[jobs[0].index] = JobFailure(jobs[0].index, jobs[0].run_id, one_line(err))
+                        bar.update()
+                if (jobs := batcher.next()) is not None:
+                    submit(jobs)
             finished = True
         finally:
             if not finished:  # interrupted or broken: stop the workers before anything else
@@ -335,28 +427,13 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
         bar.close()
 
 
-def _run_here(spec: JobSpec, retries: int) -> JobResult | BaseException:
-    for attempt in range(retries + 1):
-        try:
-            return run_job(spec)
-        except Exception as err:  # noqa: BLE001  (recorded as a failed job)
-            if attempt == retries:
-                return err
-    raise AssertionError("unreachable")
-
-
-def _one_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _report(specs: list[JobSpec], failed: dict[int, BaseException], store: results.SweepStore) -> None:
+def _report(specs: list[JobSpec], failed: dict[int, JobFailure], store: results.SweepStore) -> None:
     if failed:
         by_index = {s.index: s for s in specs}
         print(f"\ntakeoff: {len(failed)} of {len(specs)} jobs failed:", file=sys.stderr)
         print(f"  {'job':>4}  {'overrides':<50}  error", file=sys.stderr)
         for index in sorted(failed):
             overrides = " ".join(by_index[index].overrides) or "(none)"
-            print(f"  {index:>4}  {overrides:<50}  {_one_line(failed[index])}", file=sys.stderr)
+            print(f"  {index:>4}  {overrides:<50}  {failed[index].error}", file=sys.stderr)
     print(f"\nstore: {store.url}")
     print(f"next:  takeoff-report {store.url} --out {os.path.join(os.path.dirname(store.url), 'report')}")

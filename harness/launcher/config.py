@@ -38,6 +38,10 @@ class DaskLauncherConf:
         ``batch-logs/`` of the sweep directory.
     retries
         Times a failed job is retried before it is recorded as failed.
+    batch_size
+        Runs per Dask task (written as one batch group). 0: chosen from the
+        measured time of a run, so that short runs go many to a task
+        (``harness/launcher/batching.py``).
     rerun
         Run every job even if its run is already complete in the store
         (default: resume, running only what is missing or failed).
@@ -55,6 +59,7 @@ class DaskLauncherConf:
     jobs: int = 1
     jobqueue: dict[str, Any] = field(default_factory=dict)
     retries: int = 0
+    batch_size: int = 0
     rerun: bool = False
     dashboard: bool = False
 

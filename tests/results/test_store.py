@@ -328,7 +328,8 @@ def test_long_runs_are_chunked_along_cycle_and_read_back(tmp_path, monkeypatch):
     store = results.SweepStore(tmp_path / "s.zarr")
     rid, _ = _write(store, ds)
     (name,) = os.listdir(tmp_path / "s.zarr" / "batches")
-    array = zarr.open_array(str(tmp_path / "s.zarr" / "batches" / name / "trajectory-seed_cycle_domain-float32"))
+    array = zarr.open_array(str(tmp_path / "s.zarr" / "batches" / name
+                                / "trajectory-seed_cycle_domain-float32"))
     assert array.chunks == (1, 1, 3, 5, 3), array.chunks
     assert array.shards == (1, 4, 3, 40, 3), array.shards
     one = store.open_run(rid)

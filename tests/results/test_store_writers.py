@@ -109,4 +109,5 @@ def test_killed_writer_leaves_a_readable_store_and_rerun_is_bit_identical(tmp_pa
     write_synthetic_runs(clean, [0, 1])
     write_synthetic_runs(clean, [6, 7], batch_size=2, **BIG)
     assert_sweeps_equal(_open(url), _open(clean))
-    assert _chunk_files(url) == _chunk_files(clean), "the rerun batch must be bit-identical to an uninterrupted write"
+    assert _chunk_files(url) == _chunk_files(clean), \
+        "the rerun batch must be bit-identical to an uninterrupted write"
