@@ -150,6 +150,7 @@ class SweepStore:
         #: The store's provenance (``schema_version``, ``package_version``, ``git_revision``, ``created``).
         self.attrs: dict[str, Any] = self._open(create)
         self._claimed: dict[str, list[str]] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"SweepStore({self.url!r})"
@@ -597,7 +598,7 @@ class SweepStore:
 
     def _stored_index(self) -> dict[str, Any]:
         path = self._path(INDEX)
-        if not self.fs.isfile(path):
+        if self._entries or not self.fs.isfile(path):
             return {}
         try:
             stored: dict[str, Any] = self._read_json(path)
@@ -619,7 +620,7 @@ class SweepStore:
         stored = self._stored_index()
         if self.version == 1:
             return self._v1_index(stored)
-        known: dict[str, Any] = stored.get("groups", {})
+        known: dict[str, Any] = {**stored.get("groups", {}), **self._entries}
         out: dict[str, dict[str, Any]] = {}
         for name, group in sorted(self._published().items()):
             entry = known.get(name)
@@ -630,6 +631,8 @@ class SweepStore:
                     log.warning("batch %s in %s has no readable zarr.json; left out", group, self.url)
                     continue
             out[name] = entry
+        # A published group never changes (a forced rerun removes it whole): keep what was read.
+        self._entries = out
         return out
 
     def _v1_index(self, stored: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
