@@ -251,9 +251,10 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
         start = time.perf_counter()
         handler = _job_log(spec.job_dir)
         try:
-            log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
-                     spec.run_id, host, pid, worker, _batch_job())
             for attempt in range(batch.retries + 1):
+                # One line per attempt: the job log shows every try.
+                log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
+                         spec.run_id, host, pid, worker, _batch_job())
                 try:
                     records.append(compute_run(spec))
                     kept.append((spec, time.perf_counter() - start))
