@@ -7,6 +7,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def out_problem(out: Path) -> str | None:
@@ -40,6 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
     parser.add_argument("--out", default="report", help="output directory (default: report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--replicate",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a parameter that replicates runs (pooled into its variant, like run.seed); repeatable",
+    )
+    parser.add_argument(
+        "--phase", metavar="X,Y", help="draw the phase diagram of this pair of parameters only"
+    )
     parser.add_argument("--scenario", default=None, metavar="EXPR",
                         help="design stores: the condition over per-run outputs that scenario discovery "
                              "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
@@ -50,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         sensitivity.check_scenario(args.scenario or sensitivity.DEFAULT_SCENARIO)
     except sensitivity.ScenarioError as err:
         print(f"takeoff-report: {err}", file=sys.stderr)
+        return 2
+    phase = tuple(args.phase.split(",")) if args.phase else None
+    if phase is not None and (len(phase) != 2 or not all(phase) or phase[0] == phase[1]):
+        print(f"takeoff-report: --phase {args.phase!r}: give two different parameters as X,Y",
+              file=sys.stderr)
         return 2
 
     import results
@@ -69,21 +85,42 @@ def main(argv: list[str] | None = None) -> int:
     except results.StoreError as err:
         print(f"takeoff-report: {err}", file=sys.stderr)
         return 2
-    if (problem := out_problem(Path(args.out))) is not None:
+    problem = _check_keys(ds, args.replicate, phase) or out_problem(Path(args.out))
+    if problem is not None:
         print(f"takeoff-report: {problem}", file=sys.stderr)
         return 2
     from tqdm import tqdm
 
     with tqdm(total=ds.sizes["run"], desc="runs", unit="run", disable=args.quiet or None) as bar:
         written = write_report(ds, Path(args.out), failures=failed, progress=bar.update,
+                               replicates=args.replicate, phase=phase,
                                scenario=args.scenario or sensitivity.DEFAULT_SCENARIO)
     if len(failed):
-        print(f"{len(failed)} failed runs (left out of the analysis):")
+        print(f"{len(failed)} failed run{'' if len(failed) == 1 else 's'} (left out of the analysis):")
         for _, row in failed.iterrows():
             print(f"  {row['run_id']}  {row['overrides']}  {row['error']}")
     print(written["text"])
     print(f"report: {Path(written['report']).resolve()}")
     return 0
+
+
+def _check_keys(ds: Any, replicate: list[str], phase: tuple[str, ...] | None) -> str | None:
+    """Return what is wrong with ``--replicate`` and ``--phase`` for this store, or None."""
+    from analysis.summary import run_parameters
+    from analysis.variants import REPLICATES, SIZES
+
+    params = run_parameters(ds)
+    for key in replicate:
+        if key not in params:
+            return f"--replicate {key}: not a parameter of this store; its parameters: {', '.join(params)}"
+    if phase is not None:
+        pooled = set(REPLICATES) | set(SIZES) | set(replicate)
+        swept = [p for p in params if p not in pooled and len({str(v) for v in ds[p].values}) > 1]
+        for key in phase:
+            if key not in swept:
+                return (f"--phase {','.join(phase)}: {key} is not a swept parameter of this store "
+                        f"(replicates and sizes are pooled); swept: {', '.join(swept) or 'none'}")
+    return None
 
 
 if __name__ == "__main__":

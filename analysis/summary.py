@@ -127,7 +127,10 @@ def run_configs(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
 
 
 def summarize(
-    ds: xr.Dataset, *, progress: Callable[[int], None] | None = None
+    ds: xr.Dataset,
+    *,
+    labels: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
@@ -135,6 +138,9 @@ def summarize(
     ----------
     ds
         A sweep from :func:`results.open_sweep` (lazy is fine).
+    labels
+        Each run's variant (``analysis.variants.design``); default
+        :func:`variant_labels`.
     progress
         Called with 1 after each run (e.g. a progress bar's ``update``).
 
@@ -145,7 +151,7 @@ def summarize(
         curves are per run (means) and per variant (sums for bands).
     """
     params = run_parameters(ds)
-    labels = variant_labels(ds)
+    labels = variant_labels(ds) if labels is None else labels
     configs = run_configs(ds)
     rows: list[dict[str, Any]] = []
     curves: list[RunCurves] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,8 +56,12 @@ def test_deterministic_limit_through_the_store(limit: Path) -> None:
 
 def test_report_page_opens_without_a_server(limit: Path) -> None:
     page = (limit / "report" / "report.html").read_text()
-    for src in ("story.png", "trajectories.png", "guard_survival.png"):
-        assert f"src='{src}'" in page and (limit / "report" / src).exists()
+    for src in ("story.png", "trajectories.png", "phase.png"):
+        assert f"src='{src}'" in page, src
+    for src in re.findall(r"src='([^']+)'", page):
+        assert (limit / "report" / src).exists(), src
+    # The limit has no guard (the bare loop): no survival curve, and the page says why.
+    assert "guard_survival.png" not in page and "no variant has a guard" in page
     assert "http://" not in page and "https://" not in page
 
 
@@ -82,7 +87,7 @@ def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
     )
     assert report.returncode == 0, report.stderr
     assert "1 failed and 0 incomplete runs left out" in report.stderr, report.stderr
-    assert "1 failed runs" in report.stdout and "injected fault" in report.stdout, report.stdout
+    assert "1 failed run (left out" in report.stdout and "injected fault" in report.stdout, report.stdout
     assert len(pd.read_csv(tmp_path / "report" / "summary.csv")) == 2
     assert "Failed runs" in (tmp_path / "report" / "report.html").read_text()
 
@@ -162,3 +167,50 @@ def test_large_sweep_is_analysed_in_bounded_memory(tmp_path: Path) -> None:
     )
     assert len(pd.read_csv(tmp_path / "big-report" / "summary.csv")) == 500 * 4
     assert peak - base < 0.5 * data_bytes, (peak, base, data_bytes)
+
+
+def test_report_page_links_every_csv_and_says_what_columns_mean(limit: Path) -> None:
+    out = limit / "report"
+    page = (out / "report.html").read_text()
+    for name in ("summary.csv", "variants.csv", "columns.csv", "phase.csv"):
+        assert (out / name).exists() and f"href='{name}'" in page, name
+    columns = pd.read_csv(out / "columns.csv")
+    summary = pd.read_csv(out / "summary.csv")
+    documented = set(columns.loc[columns["file"] == "summary.csv", "column"])
+    assert documented == set(summary.columns)
+    assert columns.loc[columns["column"] == "goodhart_gap", "unit"].iat[0] == "fraction of items"
+    assert "<th>growth law</th>" in page and "hyperbolic" in page
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--replicate", "nope.key"], "--replicate nope.key: not a parameter"),
+        (["--phase", "loop.propose.returns"], "give two different parameters"),
+        (["--phase", "loop.propose.returns,run.seed"], "run.seed is not a swept parameter"),
+    ],
+)
+def test_bad_replicate_or_phase_is_one_line_exit_2(limit: Path, tmp_path: Path, args: list[str],
+                                                   says: str) -> None:
+    done = run("takeoff-report", f"{limit}/sweep/results.zarr", "--out", str(tmp_path / "r"), *args,
+               cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_rerun_replaces_its_own_files_and_nothing_else(limit: Path, tmp_path: Path) -> None:
+    one = run("takeoff", "+experiment=deterministic", f"hydra.run.dir={tmp_path}/one", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    out = tmp_path / "report"
+    first = run("takeoff-report", f"{limit}/sweep/results.zarr", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (out / "phase.png").exists()
+    (out / "mine.txt").write_text("not the report's")
+    second = run("takeoff-report", f"{tmp_path}/one/results.zarr", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    # One run has no swept parameter: the earlier report's phase diagram goes, the user's file stays.
+    assert not (out / "phase.png").exists() and not (out / "phase.csv").exists()
+    assert (out / "mine.txt").read_text() == "not the report's"
+    page = (out / "report.html").read_text()
+    assert "No phase diagram" in page and "guard.mode=" in page and "[all]" not in page
