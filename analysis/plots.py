@@ -235,7 +235,9 @@ def event_strip(
         length = len(label) * _LABEL_PT * _CHAR_EM / per_cycle + 2
         right = x + length > xlim[1]
         start, stop = (x - length, x) if right else (x, x + length)
-        lane = next(i for i in range(len(marks) + 1) if fits(i, start, stop, x))
+        # Two labels that each cover the other's cycle cannot avoid a crossing: then a new lane on top.
+        top = 1 + max((p[0] for p in placed), default=-1)
+        lane = next((i for i in range(top) if fits(i, start, stop, x)), top)
         placed.append((lane, start, stop, x))
         texts.append((label, right))
     lane_height = 0.66 / max(3, 1 + max((p[0] for p in placed), default=0))
