@@ -21,8 +21,6 @@ from analysis.wild import wild_variant_columns
 
 #: Regimes from the most to the least growth, the order of every table and legend.
 REGIME_ORDER = ("takeoff", "exponential", "polynomial", "apparent_plateau", "plateau")
-#: Guard modes that can be bypassed at all (``none`` has no guard; ``external`` cannot fall).
-GUARDED = ("in_loop", "external")
 
 
 def survival_curve(times: np.ndarray, observed: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -91,6 +89,17 @@ def median_time(curve: pd.DataFrame) -> tuple[float, float, float]:
     return first("survival"), first("low"), first("high")
 
 
+def _guarded(group: pd.DataFrame) -> pd.Series:
+    """Return which worlds have a guard (all of them when the table does not say)."""
+    if "guard" not in group:
+        return pd.Series(True, index=group.index)
+    return group["guard"].astype(str) != "none"
+
+
+def _mean(group: pd.DataFrame, column: str) -> float:
+    return float(group[column].mean()) if column in group else math.nan
+
+
 def _event(group: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
     observed = group[column].notna().to_numpy()
     times = np.where(observed, group[column], group["last_cycle"]).astype(float)
@@ -100,7 +109,8 @@ def _event(group: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
 def variant_table(summary: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
     """Return one row per variant: worlds, P(takeoff), regimes, guard, outbreak, integrity.
 
-    ``summary`` needs a ``guard`` column (each world's ``loop.guard.mode``).
+    ``summary``'s ``guard`` column (each world's ``loop.guard.mode``) says which
+    worlds have no guard (``none``); without it every world counts as guarded.
     Time-to-event columns are Kaplan–Meier medians with 95% intervals,
     censored at the run's end; a variant without a guard has none (NaN).
     See :data:`analysis.columns.VARIANTS` for every column's unit and meaning.
@@ -111,10 +121,10 @@ def variant_table(summary: pd.DataFrame, order: Sequence[str] | None = None) -> 
     """
 
     def agg(group: pd.DataFrame) -> pd.Series:
-        modes = sorted(set(group["guard"].astype(str)))
-        guarded = group["guard"].isin(GUARDED)
+        modes = sorted(set(group["guard"].astype(str))) if "guard" in group else ["unknown"]
+        guarded = _guarded(group)
         row: dict[str, object] = {
-            "runs": group["run_id"].nunique(),
+            "runs": group["run_id"].nunique() if "run_id" in group else math.nan,
             "worlds": len(group),
             "guard": "/".join(modes),
             "p_takeoff": float((group["regime"] == "takeoff").mean()),
@@ -146,7 +156,7 @@ def variant_table(summary: pd.DataFrame, order: Sequence[str] | None = None) -> 
             "mean_escaped": float(group["escaped_instances"].mean()),
             "mean_goodhart_gap": float(group["goodhart_gap"].mean()),
             "mean_final_ability": float(group["final_ability"].mean()),
-            "mean_final_score": float(group["final_score"].mean()),
+            "mean_final_score": _mean(group, "final_score"),
             "crashed_fraction": float(group["crashed_fraction"].mean()),
             "mean_rollbacks": float(group["rollbacks"].mean()),
         }
@@ -168,7 +178,7 @@ def guard_survival(summary: pd.DataFrame) -> pd.DataFrame:
     """
     frames = []
     for variant, group in summary.groupby("variant", sort=False):
-        group = group[group["guard"].isin(GUARDED)]
+        group = group[_guarded(group)]
         if not len(group):
             continue
         times, observed = _event(group, "guard_bypass_cycle")
