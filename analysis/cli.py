@@ -106,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_keys(ds: Any, replicate: list[str], phase: tuple[str, ...] | None) -> str | None:
     """Return what is wrong with ``--replicate`` and ``--phase`` for this store, or None."""
-    from analysis.summary import run_parameters
+    from analysis.sensitivity import mark_design_parameters
+    from analysis.summary import DESIGN_PARAMETER, run_parameters
     from analysis.variants import REPLICATES, SIZES
 
-    params = run_parameters(ds)
+    ds = mark_design_parameters(ds)
+    params = [p for p in run_parameters(ds) if not ds[p].attrs.get(DESIGN_PARAMETER)]
     for key in replicate:
         if key not in params:
             return f"--replicate {key}: not a parameter of this store; its parameters: {', '.join(params)}"
