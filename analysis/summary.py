@@ -20,36 +20,13 @@ import xarray as xr
 import yaml
 
 from analysis.growth import MIN_EFFECT
-from analysis.wild import WILD_COLUMNS, wild_enabled, wild_row
-from analysis.world import reduce_domains, world_row
+from analysis.wild import wild_enabled, wild_row
+from analysis.world import WORLD_COLUMNS, reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
 
 #: Columns of summary.csv after the parameter columns.
-COLUMNS = (
-    "run_id",
-    "seed",
-    "variant",
-    "regime",
-    "score_regime",
-    "blowup_cycle",
-    "blowup_low",
-    "blowup_high",
-    "jump_cycle",
-    "jump_size",
-    "guard_bypass_cycle",
-    "capacity_cycle",
-    "peak_instances",
-    "escaped_instances",
-    "goodhart_gap",
-    "final_ability",
-    "final_score",
-    "rows_growth",
-    "crashed_fraction",
-    "rollbacks",
-    "diverged_cycle",
-    "last_cycle",
-) + WILD_COLUMNS
+COLUMNS = ("run_id", "seed", "variant", *WORLD_COLUMNS)
 
 CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact",
           schema.HOSTS_INFECTED, schema.EVASION_MEAN)
