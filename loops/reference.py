@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from loops.config import GuardMode, WorldConfig
-from loops.record import DOMAIN_FIELDS, EVENT_FIELDS, STATE_FIELDS, Trajectory
+from loops.record import (
+    DOMAIN_FIELDS,
+    EVENT_FIELDS,
+    STATE_FIELDS,
+    WILD_EVENT_FIELDS,
+    WILD_STATE_FIELDS,
+    Trajectory,
+)
 from loops.stages.interventions import environment
 from loops.stages.troubleshoot import p_fix
 from loops.suite import HELD_OUT, PROXY, BenchmarkSuite
@@ -72,8 +79,12 @@ def simulate_reference(
 ) -> Trajectory:
     """Simulate like :func:`loops.simulate`, one world and one instance at a time.
 
-    Parameters and return value are those of :func:`loops.simulate`.
+    Parameters and return value are those of :func:`loops.simulate`. The oracle
+    covers model v1 only: the wild's variables are NaN (as the kernel records them
+    when the wild is off), and a world with the wild on is refused.
     """
+    if world.wild.enabled:
+        raise ValueError("simulate_reference covers model v1 only; the world has wild.enabled=true")
     worlds = [
         _simulate_world(
             world, suite, cycles=cycles, rng=np.random.default_rng([run_seed, int(i)]), every=record_every
@@ -83,6 +94,8 @@ def simulate_reference(
     kept = np.arange(0, cycles, record_every, dtype=np.int64)
     data = {name: np.stack([w[name] for w in worlds]) for name in DOMAIN_FIELDS + STATE_FIELDS + EVENT_FIELDS}
     diverged = np.array([w["diverged_cycle"] for w in worlds], dtype=np.int64)
+    for name in WILD_STATE_FIELDS + WILD_EVENT_FIELDS:
+        data[name] = np.full((len(worlds), len(kept)), np.nan, np.float32)
     return Trajectory(
         seed=np.asarray(seed_indices, dtype=np.int64),
         cycle=kept,

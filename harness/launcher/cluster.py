@@ -199,6 +199,10 @@ class Connection:
                     print(f"takeoff: LocalCluster of {n} workers, dashboard {self.cluster.dashboard_link}",
                           flush=True)
         if self.cluster is not None and not address and params["cluster"] == "local":
+            # Also set up every worker the nannies start later in place of one that died.
+            from harness.launcher.workers import IgnoreInterrupt
+
+            self.client.register_plugin(IgnoreInterrupt())
             self.client.run(warm_worker)
 
     def _start_jobqueue(self, params: dict[str, Any], timeout: float, dashboard: bool) -> None:
