@@ -280,6 +280,11 @@ def summary_text(
         + (f"; {_plural(failed, 'failed run')} left out" if failed else "")
         + "."
     ]
+    if design is not None and len(design.models) > 1:
+        lines.append(
+            f"Warning: runs of {len(design.models)} versions of the model's code "
+            f"({', '.join(design.models)}); kept apart as variants, never pooled."
+        )
     counts = summary["regime"].value_counts()
     lines.append("Regimes (latent capability): " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
     counts = summary["score_regime"].value_counts()

@@ -22,6 +22,10 @@ import pandas as pd
 REPLICATES = ("run.seed", "seed")
 #: Keys that size or place a run (not a design choice): never part of a variant.
 SIZES = ("seeds", "cycles", "store", "engine", "record.every")
+#: The digest of the model's code a run was computed with (``results.open_sweep``'s
+#: coordinate): never a design choice, but runs of different model code are never
+#: pooled: where it differs, it is the first factor and the report says so.
+MODEL = "model_digest"
 #: A factor with more distinct values than this is binned into quantiles.
 MAX_LEVELS = 12
 #: Quantile bins of a binned factor.
@@ -42,6 +46,9 @@ class Design:
         Factors binned into quantiles, with the number of bins.
     replicates
         Replicate keys that vary between runs (pooled into each variant).
+    models
+        The distinct model digests of the runs (more than one: runs of different
+        model code, kept apart as variants).
     fixed
         Overridden parameters with one value in every run.
     runs
@@ -57,6 +64,7 @@ class Design:
     fixed: dict[str, Any]
     runs: pd.DataFrame
     variants: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
 
     def label(self, run_id: str) -> str:
         """Return the variant of run ``run_id``."""
@@ -74,7 +82,13 @@ class Design:
             )
         if self.replicates:
             parts.append("replicates pooled into each variant: " + ", ".join(self.replicates))
-        return "; ".join(parts) + "."
+        text = "; ".join(parts) + "."
+        if len(self.models) > 1:
+            text += (
+                f" The store holds runs of {len(self.models)} versions of the model's code "
+                f"({MODEL} {', '.join(self.models)}): they are kept apart as variants, never pooled."
+            )
+        return text
 
 
 def short(key: str) -> str:
@@ -144,14 +158,23 @@ def design(
     ...                  index=["a", "b", "c", "d"])
     >>> design(p).runs["variant"].tolist()
     ['guard.mode=none', 'guard.mode=in_loop', 'guard.mode=none', 'guard.mode=in_loop']
+
+    Runs of two versions of the model's code are never pooled:
+
+    >>> p["model_digest"] = ["aa", "aa", "bb", "bb"]
+    >>> design(p).runs["variant"].tolist()[1:3]
+    ['model_digest=aa, guard.mode=in_loop', 'model_digest=bb, guard.mode=none']
     """
     pooled = set(REPLICATES) | set(replicates)
     varying = {c: parameters[c].astype(str).nunique() > 1 for c in parameters.columns}
     factors = [c for c in parameters.columns if c not in pooled and c not in SIZES and varying[c]]
+    if MODEL in factors:  # first, so a figure's variants of one model version sit together
+        factors = [MODEL] + [f for f in factors if f != MODEL]
+    models = sorted({str(m) for m in parameters[MODEL]}) if MODEL in parameters.columns else []
     fixed = {
         c: parameters[c].iat[0]
         for c in parameters.columns
-        if c not in pooled and c not in SIZES and not varying[c] and len(parameters)
+        if c not in pooled and c not in SIZES and c != MODEL and not varying[c] and len(parameters)
     }
     runs = pd.DataFrame(index=parameters.index)
     binned: dict[str, int] = {}
@@ -183,6 +206,7 @@ def design(
         fixed=fixed,
         runs=runs,
         variants=variants,
+        models=models,
     )
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from loops import sources, twins
@@ -114,3 +115,11 @@ def test_an_edited_stage_is_run_and_recomputed_not_hidden(tmp_path: Path) -> Non
     assert sorted(new.values())[0] > sorted(old.values())[0]
     assert sorted(new.values())[1] > sorted(old.values())[1]
     assert not np.isin(list(new.values()), list(old.values())).any()
+
+    # The store now holds two versions of the model: the report keeps them apart and says so.
+    report = subprocess.run([str(BIN / "takeoff-report"), str(sweep / "results.zarr"), "--out",
+                             str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "runs of 2 versions of the model's code" in report.stdout, report.stdout
+    variants = pd.read_csv(tmp_path / "report" / "variants.csv")
+    assert len(variants) == 4, variants  # 2 returns x 2 model versions, none pooled
