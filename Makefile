@@ -38,6 +38,9 @@ sensitivity: $(STAMP)
 		hydra.sweeper.n=4 $(SENS_PARAMS) hydra.sweep.dir=$(SENS_DIR)
 	$(VENV)/bin/takeoff-report $(SENS_DIR)/results.zarr --out $(SENS_DIR)/report --scenario 'escaped_instances > 0'
 
+# CI prints the 25 slowest tests, so a test that grows shows in its log (make test PYTEST_ARGS=... to change).
+PYTEST_ARGS ?= --durations=25
+
 test: $(TSTAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -32,6 +32,7 @@ import pytest
 from scipy import stats
 
 from loops import simulate
+from loops.record import Trajectory
 from loops.reference import simulate_reference
 from loops.suite import BenchmarkSuite
 from tests.loops.conftest import compose
@@ -63,13 +64,21 @@ CONFIGS = {
 }
 
 
-def both(name: str, suite: BenchmarkSuite):  # type: ignore[no-untyped-def]
-    run = compose(*CONFIGS[name])
-    kwargs = dict(cycles=run.cycles, seed_indices=range(SEEDS))
-    return (
-        simulate(run.world(), suite, run_seed=0, **kwargs),
-        simulate_reference(run.world(), suite, run_seed=1, **kwargs),
-    )
+#: Each config's pair of simulations, computed once per session: the reference is slow pure
+#: Python, and three tests read the same 200 worlds of ``story-small`` (two of the others).
+_BOTH: dict[str, tuple[Trajectory, Trajectory]] = {}
+
+
+def both(name: str, suite: BenchmarkSuite) -> tuple[Trajectory, Trajectory]:
+    """Return the kernel's and the reference's 200 worlds of config ``name`` (cached)."""
+    if name not in _BOTH:
+        run = compose(*CONFIGS[name])
+        seeds = range(SEEDS)
+        _BOTH[name] = (
+            simulate(run.world(), suite, run_seed=0, cycles=run.cycles, seed_indices=seeds),
+            simulate_reference(run.world(), suite, run_seed=1, cycles=run.cycles, seed_indices=seeds),
+        )
+    return _BOTH[name]
 
 
 def bypass_times(traj) -> np.ndarray:  # type: ignore[no-untyped-def]
