@@ -63,6 +63,19 @@ SUMMARY: dict[str, tuple[str, str]] = {
         "last cycle with a finite ability (the run's end unless every instance "
         "stopped); time-to-event columns are censored here",
     ),
+    "peak_infected": ("hosts", "the wild: most hosts infected at once; empty without a wild"),
+    "final_size": ("fraction of hosts", "the wild: hosts ever infected over wild.hosts"),
+    "contained_cycle": ("cycle", "the wild: first cycle from which copies_wild stays 0; empty if never"),
+    "evasion_gain": (
+        "trait (signature widths)",
+        "the wild: mean evasion of live copies at the end minus at countermeasures.t_detect; "
+        "empty without detectors",
+    ),
+    "ability_gain_wild": (
+        "ability (log capability)",
+        "the wild: mean ability of live copies at the last cycle they were alive minus at the wild's "
+        "first cycle (self-improvement in the wild)",
+    ),
 }
 
 #: variants.csv: one row per variant.
@@ -103,6 +116,14 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "mean_rollbacks": (
         "rollbacks per world",
         "mean over worlds of rollbacks (a sum over the world's instances and cycles)",
+    ),
+    "p_contained": ("fraction of worlds", "the wild: share of worlds with a wild whose copies_wild reached 0 "
+                    "and stayed there"),
+    "mean_final_size": ("fraction of hosts", "mean over worlds with a wild of final_size"),
+    "mean_peak_infected": ("hosts", "mean over worlds with a wild of peak_infected"),
+    "mean_evasion_gain": ("trait (signature widths)", "mean over worlds with a wild of evasion_gain"),
+    "mean_ability_gain_wild": (
+        "ability (log capability)", "mean over worlds with a wild of ability_gain_wild"
     ),
 }
 

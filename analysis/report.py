@@ -173,11 +173,17 @@ def write_report(
     act2 = wild.wild_run(summary)
     if act2 is not None:
         run = next(c for c in curves if c.run_id == act2)
-        fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
+        fig, (ax, below) = plt.subplots(2, 1, figsize=(9, 6.4), layout="constrained", sharex=True,
+                                        height_ratios=(3, 2))
+        marks = wild.countermeasure_marks(run.config)
         wild_plots.act2(run.cycle, run.mean("hosts_infected"), run.mean("evasion_mean"), ax,
-                        marks=wild.countermeasure_marks(run.config), title=f"After the escape, {run.variant}")
-        save(fig, "wild.png", "The wild: infected hosts with each countermeasure marked, and mean evasion. "
-             "Look for which countermeasure bends the curve and whether evasion rises under detection.")
+                        marks=marks, title=f"After the escape, {run.variant}")
+        ability = run.means.get("ability_wild", np.full(run.cycle.shape, np.nan, np.float32))  # older stores
+        wild_plots.wild_ability(run.cycle, ability, below, marks=marks)
+        save(fig, "wild.png", "The wild: infected hosts with each countermeasure marked, and mean evasion "
+             "(top); the live copies' mean ability (bottom). Look for which countermeasure bends the "
+             "curve, whether evasion rises under detection, and whether prompt filters and the API "
+             "shutdown slow the copies' self-improvement.")
     design_lines = write_design_report(ds, summary, out, save=save, scenario=scenario)
 
     csvs: dict[str, str] = {}

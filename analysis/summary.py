@@ -29,7 +29,7 @@ from results.provenance import config_value
 COLUMNS = ("run_id", "seed", "variant", *WORLD_COLUMNS)
 
 CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact",
-          schema.HOSTS_INFECTED, schema.EVASION_MEAN)
+          schema.HOSTS_INFECTED, schema.EVASION_MEAN, schema.ABILITY_WILD)
 
 
 @dataclass

@@ -4,6 +4,9 @@
 infected over ``wild.hosts``. ``contained_cycle``: the first cycle from which
 ``copies_wild`` stays 0 (NaN if it never does). ``evasion_gain``: mean evasion
 at the end minus at ``countermeasures.t_detect`` (NaN without detectors).
+``ability_gain_wild``: mean ability of the live wild copies at the last cycle
+they were alive minus at the wild's first cycle (what self-improvement gained
+in the wild; ``loops.wild.improve``).
 All are NaN when the wild is off. Per variant, ``p_contained`` is the share
 of worlds with a wild that contained it.
 """
@@ -23,9 +26,10 @@ from results import schema
 from results.provenance import config_value
 
 #: Per-world columns of the wild, in order.
-WILD_COLUMNS = ("peak_infected", "final_size", "contained_cycle", "evasion_gain")
+WILD_COLUMNS = ("peak_infected", "final_size", "contained_cycle", "evasion_gain", "ability_gain_wild")
 #: Variables they read.
-WILD_VARIABLES = (schema.HOSTS_INFECTED, schema.HOSTS_EVER_INFECTED, schema.COPIES_WILD, schema.EVASION_MEAN)
+WILD_VARIABLES = (schema.HOSTS_INFECTED, schema.HOSTS_EVER_INFECTED, schema.COPIES_WILD, schema.EVASION_MEAN,
+                  schema.ABILITY_WILD)
 
 
 def wild_enabled(config: Mapping[str, Any]) -> bool:
@@ -57,12 +61,18 @@ def _last(y: np.ndarray) -> float:
     return float(y[ok][-1]) if ok.any() else math.nan
 
 
+def _first(y: np.ndarray) -> float:
+    ok = np.isfinite(y)
+    return float(y[ok][0]) if ok.any() else math.nan
+
+
 def wild_row(w: xr.Dataset, t: np.ndarray, config: Mapping[str, Any]) -> dict[str, float]:
     """Return one world's wild columns from its ``(cycle,)`` variables and the run's config."""
     if not all(name in w for name in WILD_VARIABLES):  # the wild is off (its variables not read)
         return dict.fromkeys(WILD_COLUMNS, math.nan)
     infected = w[schema.HOSTS_INFECTED].values.astype(float)
     evasion = w[schema.EVASION_MEAN].values.astype(float)
+    ability = w[schema.ABILITY_WILD].values.astype(float)
     hosts = float(config_value(config, "wild.hosts", math.nan) or math.nan)
     t_detect = config_value(config, "countermeasures.t_detect", None)
     gain = math.nan
@@ -77,6 +87,7 @@ def wild_row(w: xr.Dataset, t: np.ndarray, config: Mapping[str, Any]) -> dict[st
             "final_size": _last(w[schema.HOSTS_EVER_INFECTED].values.astype(float)) / hosts,
             "contained_cycle": contained_cycle(t, w[schema.COPIES_WILD].values.astype(float)),
             "evasion_gain": gain,
+            "ability_gain_wild": _last(ability) - _first(ability),
         }
 
 
@@ -89,13 +100,14 @@ def wild_variant_columns(group: pd.DataFrame) -> dict[str, float]:
         return {}
     wild = group[np.isfinite(group["final_size"].astype(float))]
     if wild.empty:
-        return dict.fromkeys(("p_contained", "mean_final_size", "mean_peak_infected", "mean_evasion_gain"),
-                             math.nan)
+        return dict.fromkeys(("p_contained", "mean_final_size", "mean_peak_infected", "mean_evasion_gain",
+                              "mean_ability_gain_wild"), math.nan)
     return {
         "p_contained": float(wild["contained_cycle"].notna().mean()),
         "mean_final_size": float(wild["final_size"].mean()),
         "mean_peak_infected": float(wild["peak_infected"].mean()),
         "mean_evasion_gain": float(wild["evasion_gain"].mean()),
+        "mean_ability_gain_wild": float(wild["ability_gain_wild"].mean()),
     }
 
 

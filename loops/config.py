@@ -221,6 +221,7 @@ class WildConfig:
     Each copy makes ``contact_rate * (1 - I/N) ** congestion`` infection attempts
     per cycle (a Poisson number) on uniformly random hosts; an attempt on a
     susceptible host infects it with a mutated copy of the attacker's genome.
+    Copies improve by the returns law at ``improve_rate`` (``loops.wild.improve``).
     """
 
     enabled: bool = False
@@ -249,6 +250,17 @@ class WildConfig:
     jailbreak0: float = param(0.0, unit="trait", ge=0, le=100, doc="jailbreak of the first wild copies")
     persuasion0: float = param(
         0.0, unit="probability", ge=0, le=1, doc="persuasion trait of the first wild copies"
+    )
+    improve_rate: float = param(
+        0.0, unit="ability/cycle", ge=0, le=10,
+        doc="k: a wild copy's self-improvement rate with big-LLM access (0: wild copies do not improve)",
+    )
+    returns: float = param(
+        1.0, unit="1", gt=0, le=3,
+        doc="r of the wild copies' returns law: d(ability)/dt = k exp((r-1) ability)",
+    )
+    carried_llm: float = param(
+        0.1, unit="1", ge=0, le=1, doc="share of improve_rate left on the LLM a copy carries, after t_api_off"
     )
 
 

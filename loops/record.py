@@ -31,7 +31,7 @@ EVENT_FIELDS = ("spawns", "guard_errors", "accepted", "rollbacks", "proposals",
 #: Per-(seed, cycle) state of the wild (model v2), observed at the end of the cycle; NaN when
 #: the wild is off or has not begun.
 WILD_STATE_FIELDS = ("hosts_infected", "hosts_cleaned", "hosts_ever_infected", "copies_wild",
-                     "evasion_mean")
+                     "evasion_mean", "ability_wild")
 #: Per-(seed, cycle) event counts of the wild, summed over the recording interval; NaN likewise.
 WILD_EVENT_FIELDS = ("detections", "infections")
 
@@ -67,6 +67,9 @@ class Trajectory:
         ``(seed, cycle)`` float32: the wild at the end of the cycle: hosts
         infected, cleaned, ever infected; copies running on them; their mean
         evasion (NaN when none). NaN when the wild is off or not yet begun.
+    ability_wild
+        ``(seed, cycle)`` float32: mean ability of the live wild copies (NaN
+        when none), in the units of ``ability``.
     detections, infections
         ``(seed, cycle)`` float32: copies found by detectors; hosts newly
         infected. NaN when the wild is off or not yet begun.
@@ -101,6 +104,7 @@ class Trajectory:
     hosts_ever_infected: NDArray[np.float32]
     copies_wild: NDArray[np.float32]
     evasion_mean: NDArray[np.float32]
+    ability_wild: NDArray[np.float32]
     detections: NDArray[np.float32]
     infections: NDArray[np.float32]
     diverged_cycle: NDArray[np.int64]

@@ -49,6 +49,7 @@ HOSTS_CLEANED = "hosts_cleaned"
 HOSTS_EVER_INFECTED = "hosts_ever_infected"
 COPIES_WILD = "copies_wild"
 EVASION_MEAN = "evasion_mean"
+ABILITY_WILD = "ability_wild"
 DETECTIONS = "detections"
 INFECTIONS = "infections"
 
@@ -100,6 +101,7 @@ VARIABLES: dict[str, Variable] = {
     HOSTS_EVER_INFECTED: Variable(_SC, "wild hosts infected at least once (NaN: no wild)", "hosts"),
     COPIES_WILD: Variable(_SC, "copies running on wild hosts (NaN: no wild)", "copies"),
     EVASION_MEAN: Variable(_SC, "mean evasion of the live wild copies (NaN: none)", "trait"),
+    ABILITY_WILD: Variable(_SC, "mean latent ability of the live wild copies (NaN: none)", "ability (logit)"),
     DETECTIONS: Variable(_SC, "wild copies found by detectors", "copies/cycle"),
     INFECTIONS: Variable(_SC, "wild hosts newly infected", "hosts/cycle"),
     DIVERGED_CYCLE: Variable((SEED,), "first cycle past theta_max (-1: never)", "cycle", "int64"),

@@ -22,7 +22,8 @@ import numpy as np
 from loops.compiled._jit import jit
 from loops.compiled.elementary import log
 from loops.compiled.random import normal, uniform
-from loops.wild.hosts import CLEANED, EVER, INFECTED, N_CLEANED, N_EVER, N_INFECTED, SUM_EVASION
+from loops.wild.hosts import CLEANED, EVER, INFECTED, N_CLEANED, N_EVER, N_INFECTED, SUM_ABILITY, SUM_EVASION
+from loops.wild.improve import ability_now
 
 #: Draw numbers of a mutation (one per trait); the stages use draw numbers below these.
 DRAW_EVASION, DRAW_JAILBREAK, DRAW_PERSUASION = 8, 9, 10
@@ -43,8 +44,12 @@ def fold(x: float, hi: float) -> float:
 def infect(s: int, host: int, parent: int, cycle: int, key: np.uint64, k: int, mutation: float,
            status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak: np.ndarray,
            persuasion: np.ndarray, ability: np.ndarray, infected: np.ndarray, counts: np.ndarray,
-           sums: np.ndarray) -> None:
-    """Infect ``host`` with a copy of ``parent``'s genome, mutated by event ``k``'s draws."""
+           sums: np.ndarray, improve: np.ndarray) -> None:
+    """Infect ``host`` with a copy of ``parent``'s genome, mutated by event ``k``'s draws.
+
+    The copy's ability is the parent's at this cycle (``improve``: the
+    parameters of ``loops.wild.improve``); the traits mutate, the ability does not.
+    """
     e = np.float64(evasion[s, parent])
     j = np.float64(jailbreak[s, parent])
     p = np.float64(persuasion[s, parent])
@@ -55,7 +60,7 @@ def infect(s: int, host: int, parent: int, cycle: int, key: np.uint64, k: int, m
     evasion[s, host] = e
     jailbreak[s, host] = j
     persuasion[s, host] = p
-    ability[s, host] = ability[s, parent]
+    ability[s, host] = ability_now(ability, since, jailbreak, s, parent, cycle, improve)
     since[s, host] = cycle
     if status[s, host] & EVER == 0:
         counts[s, N_EVER] += 1
@@ -63,6 +68,7 @@ def infect(s: int, host: int, parent: int, cycle: int, key: np.uint64, k: int, m
     infected[s, counts[s, N_INFECTED]] = host
     counts[s, N_INFECTED] += 1
     sums[s, SUM_EVASION] += np.float64(evasion[s, host])
+    sums[s, SUM_ABILITY] += np.float64(ability[s, host])
 
 
 @jit
@@ -95,7 +101,7 @@ def pick(key: np.uint64, n: int, p: float, picked: np.ndarray) -> int:
 
 
 @jit
-def remove(s: int, picked: np.ndarray, m: int, status: np.ndarray, evasion: np.ndarray,
+def remove(s: int, picked: np.ndarray, m: int, status: np.ndarray, evasion: np.ndarray, ability: np.ndarray,
            infected: np.ndarray, cleaned: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> None:
     """Clean the infected hosts at list positions ``picked[:m]`` (increasing).
 
@@ -112,5 +118,7 @@ def remove(s: int, picked: np.ndarray, m: int, status: np.ndarray, evasion: np.n
         cleaned[s, counts[s, N_CLEANED]] = host
         counts[s, N_CLEANED] += 1
         sums[s, SUM_EVASION] -= np.float64(evasion[s, host])
+        sums[s, SUM_ABILITY] -= np.float64(ability[s, host])
     if counts[s, N_INFECTED] == 0:
         sums[s, SUM_EVASION] = 0.0  # no rounding residue survives the last copy
+        sums[s, SUM_ABILITY] = 0.0

@@ -27,8 +27,9 @@ SUSCEPTIBLE, INFECTED, CLEANED = 0, 1, 2
 EVER = 4
 #: Columns of :attr:`Hosts.counts`, one row per world.
 N_INFECTED, N_CLEANED, N_PRESENT, N_EVER = 0, 1, 2, 3
-#: Columns of :attr:`Hosts.sums`: running sums over infected hosts.
-SUM_EVASION = 0
+#: Columns of :attr:`Hosts.sums`: running sums over infected hosts (of evasion, and of the
+#: ability each copy had when its host was infected: see ``loops.wild.improve``).
+SUM_EVASION, SUM_ABILITY = 0, 1
 
 
 @dataclass
@@ -42,14 +43,15 @@ class Hosts:
     since
         ``(S, H)`` int32: cycle the host was (last) infected.
     evasion, jailbreak, persuasion, ability
-        ``(S, H)`` float32: the genome of the copy the host runs.
+        ``(S, H)`` float32: the genome of the copy the host runs (its ability
+        as it was when the host was infected; ``loops.wild.improve``).
     infected, cleaned
         ``(S, H)`` int32: the first ``counts[s, N_INFECTED]`` (``N_CLEANED``)
         entries list the infected (cleaned) hosts of world ``s``, in no order.
     counts
         ``(S, 4)`` int64: infected, cleaned, present hosts, hosts ever infected.
     sums
-        ``(S, 1)`` float64: sum of evasion over infected hosts.
+        ``(S, 2)`` float64: sums of evasion and of ability at infection over infected hosts.
     started
         ``(S,)`` bool: the wild of the world has begun (outbreak: from cycle 0;
         story: from the shutdown).
@@ -111,7 +113,7 @@ def empty_hosts(wild: WildConfig, n_seeds: int) -> Hosts:
         infected=np.zeros((s, h), np.int32),
         cleaned=np.zeros((s, h), np.int32),
         counts=counts,
-        sums=np.zeros((s, 1), np.float64),
+        sums=np.zeros((s, 2), np.float64),
         started=np.zeros(s, bool),
         scratch=np.zeros(h, np.int32),
     )

@@ -37,10 +37,10 @@ UNIFORM, BY_EVASION = 0, 1
 
 
 @jit
-def clean(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, infected: np.ndarray,
-          cleaned: np.ndarray, counts: np.ndarray, sums: np.ndarray, started: np.ndarray,
-          scratch: np.ndarray, worlds: np.ndarray, cycle: int, stage: int, rate: float, kind: int,
-          width: float, by_prevalence: bool, removed: np.ndarray) -> None:
+def clean(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, ability: np.ndarray,
+          infected: np.ndarray, cleaned: np.ndarray, counts: np.ndarray, sums: np.ndarray,
+          started: np.ndarray, scratch: np.ndarray, worlds: np.ndarray, cycle: int, stage: int,
+          rate: float, kind: int, width: float, by_prevalence: bool, removed: np.ndarray) -> None:
     """Clean infected hosts (those infected before this cycle) in every started world (in place).
 
     ``kind`` :data:`UNIFORM`: each with chance ``rate`` (times ``I / N`` when
@@ -63,7 +63,7 @@ def clean(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, infected: 
                 continue
             scratch[kept] = scratch[i]
             kept += 1
-        remove(s, scratch, kept, status, evasion, infected, cleaned, counts, sums)
+        remove(s, scratch, kept, status, evasion, ability, infected, cleaned, counts, sums)
         removed[s] += kept
 
 

@@ -26,10 +26,12 @@ from loops.wild.hosts import (
     N_CLEANED,
     N_EVER,
     N_INFECTED,
+    SUM_ABILITY,
     SUM_EVASION,
     Hosts,
     empty_hosts,
 )
+from loops.wild.improve import RATE, mean_ability, parameters
 from loops.wild.stages import WILD_ORDER, WILD_STAGES, WildEvents
 
 
@@ -52,6 +54,8 @@ def seed_hosts(hosts: Hosts, s: int, n: int, *, evasion: float, jailbreak: float
     hosts.counts[s, N_EVER] = n
     total = np.add.accumulate(hosts.evasion[s, :n], dtype=np.float64)  # in host order, like the kernels
     hosts.sums[s, SUM_EVASION] = float(total[-1]) if n else 0.0
+    total = np.add.accumulate(hosts.ability[s, :n], dtype=np.float64)
+    hosts.sums[s, SUM_ABILITY] = float(total[-1]) if n else 0.0
     hosts.started[s] = True
 
 
@@ -72,6 +76,8 @@ class WildRun:
         self.worlds = worlds
         self.start = start_cycle(world)
         self.hosts = empty_hosts(world.wild, len(worlds))
+        self.improve = parameters(world)
+        self._ability = np.zeros(len(worlds), np.float64)
         stages = [WILD_STAGES.get(name) for name in WILD_ORDER]
         self.stages = [(stage, stage.config(world)) for stage in stages]
         self.stages = [(stage, cfg) for stage, cfg in self.stages if stage.start(cfg) is not None]
@@ -128,3 +134,11 @@ class WildRun:
         with np.errstate(invalid="ignore", divide="ignore"):
             data["evasion_mean"][:, k] = np.where(infected > 0, self.hosts.sums[:, SUM_EVASION] / infected,
                                                   np.nan)
+            if self.improve[RATE] > 0:  # each copy's ability now (loops.wild.improve)
+                h = self.hosts
+                mean_ability(h.ability, h.since, h.jailbreak, h.infected, counts[:, N_INFECTED], cycle,
+                             self.improve, self._ability)
+                data["ability_wild"][:, k] = self._ability
+            else:  # no copy improves: each has the ability it had when its host was infected
+                total = self.hosts.sums[:, SUM_ABILITY]
+                data["ability_wild"][:, k] = np.where(infected > 0, total / infected, np.nan)

@@ -4,8 +4,9 @@
 ``beta * (1 - I/N) ** eta`` per cycle (``wild.contact_rate``,
 ``wild.congestion``; ``I`` infected and ``N`` present hosts at the start of
 the cycle), each on a uniformly random host. An attempt on a susceptible host
-infects it with a mutated copy of the attacker's genome; on any other host it
-is wasted. The attempts of all copies of a world are alike, so the world
+infects it with a mutated copy of the attacker's genome (and the attacker's
+ability at this cycle: ``loops.wild.improve``); on any other host it is
+wasted. The attempts of all copies of a world are alike, so the world
 draws them as one Poisson process (exponential gaps summed up to
 ``beta * copies * (1 - I/N) ** eta``) and gives each attempt a uniformly
 random attacker among the hosts infected before this cycle: the same law as
@@ -51,7 +52,8 @@ def attempt_rate(beta: float, copies: int, infected: int, present: int, eta: flo
 def spread(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak: np.ndarray,
            persuasion: np.ndarray, ability: np.ndarray, infected: np.ndarray, counts: np.ndarray,
            sums: np.ndarray, started: np.ndarray, worlds: np.ndarray, cycle: int, stage: int,
-           beta: float, copies: int, eta: float, mutation: float, infections: np.ndarray) -> None:
+           beta: float, copies: int, eta: float, mutation: float, improve: np.ndarray,
+           infections: np.ndarray) -> None:
     """Run one cycle of random scanning in every started world (in place)."""
     for s in range(status.shape[0]):
         scanners = counts[s, N_INFECTED]
@@ -70,7 +72,7 @@ def spread(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak
             if status[s, host] & 3 == 0:  # susceptible
                 parent = infected[s, int(math.floor(uniform(key, k, 2) * scanners))]
                 infect(s, host, parent, cycle, key, k, mutation, status, since, evasion, jailbreak,
-                       persuasion, ability, infected, counts, sums)
+                       persuasion, ability, infected, counts, sums, improve)
                 infections[s] += 1
             k += 1
 
@@ -79,7 +81,8 @@ def spread(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak
 def persuade(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbreak: np.ndarray,
              persuasion: np.ndarray, ability: np.ndarray, infected: np.ndarray, counts: np.ndarray,
              sums: np.ndarray, started: np.ndarray, worlds: np.ndarray, cycle: int, stage: int,
-             attempts: float, copies: int, places: int, mutation: float, infections: np.ndarray) -> None:
+             attempts: float, copies: int, places: int, mutation: float, improve: np.ndarray,
+             infections: np.ndarray) -> None:
     """Let copies persuade users to add hosts that run them (in place)."""
     for s in range(status.shape[0]):
         if not started[s]:
@@ -105,6 +108,6 @@ def persuade(status: np.ndarray, since: np.ndarray, evasion: np.ndarray, jailbre
                 counts[s, N_PRESENT] += 1
                 status[s, host] = 0
                 infect(s, host, parent, cycle, key, k, mutation, status, since, evasion, jailbreak,
-                       persuasion, ability, infected, counts, sums)
+                       persuasion, ability, infected, counts, sums, improve)
                 infections[s] += 1
             k += 1

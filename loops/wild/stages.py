@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from loops.config import CountermeasuresConfig, WildConfig, WorldConfig
 from loops.registry import Registry
 from loops.wild.hosts import Hosts, host_places
+from loops.wild.improve import parameters
 from loops.wild.removal import BY_EVASION, UNIFORM, clean, lose_immunity
 from loops.wild.spread import persuade, spread
 
@@ -69,18 +70,28 @@ def _zeros(hosts: Hosts) -> NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class SpreadConfig:
-    """What ``persuade`` reads: the wild's config and the host places per world."""
+    """What ``spread`` and ``persuade`` read.
+
+    The wild's config, the host places per world, and the parameters of the
+    copies' improvement (a new copy gets its parent's ability now).
+    """
 
     wild: WildConfig
     places: int
+    improve: NDArray[np.float64]
 
 
-def run_spread(hosts: Hosts, cfg: WildConfig, worlds: NDArray[np.uint64], cycle: int) -> WildEvents:
+def spread_config(world: WorldConfig) -> SpreadConfig:
+    """Return what ``spread`` and ``persuade`` read from a world config."""
+    return SpreadConfig(world.wild, host_places(world.wild), parameters(world))
+
+
+def run_spread(hosts: Hosts, cfg: SpreadConfig, worlds: NDArray[np.uint64], cycle: int) -> WildEvents:
     """Random scanning: see :mod:`loops.wild.spread`."""
-    h, infections = hosts, _zeros(hosts)
+    h, infections, wild = hosts, _zeros(hosts), cfg.wild
     spread(h.status, h.since, h.evasion, h.jailbreak, h.persuasion, h.ability, h.infected, h.counts,
-           h.sums, h.started, worlds, cycle, WILD_STAGES.get("spread").number, float(cfg.contact_rate),
-           int(cfg.host_capacity), float(cfg.congestion), float(cfg.mutation), infections)
+           h.sums, h.started, worlds, cycle, WILD_STAGES.get("spread").number, float(wild.contact_rate),
+           int(wild.host_capacity), float(wild.congestion), float(wild.mutation), cfg.improve, infections)
     return WildEvents(infections=infections)
 
 
@@ -90,15 +101,15 @@ def run_persuade(hosts: Hosts, cfg: SpreadConfig, worlds: NDArray[np.uint64], cy
     persuade(h.status, h.since, h.evasion, h.jailbreak, h.persuasion, h.ability, h.infected, h.counts,
              h.sums, h.started, worlds, cycle, WILD_STAGES.get("persuade").number,
              float(wild.persuasion), int(wild.host_capacity), int(cfg.places), float(wild.mutation),
-             infections)
+             cfg.improve, infections)
     return WildEvents(infections=infections)
 
 
 def _clean(hosts: Hosts, worlds: NDArray[np.uint64], cycle: int, name: str, rate: float, *,
            kind: int = UNIFORM, width: float = 1.0, by_prevalence: bool = False) -> NDArray[np.int64]:
     h, removed = hosts, _zeros(hosts)
-    clean(h.status, h.since, h.evasion, h.infected, h.cleaned, h.counts, h.sums, h.started, h.scratch,
-          worlds, cycle, WILD_STAGES.get(name).number, rate, kind, width, by_prevalence, removed)
+    clean(h.status, h.since, h.evasion, h.ability, h.infected, h.cleaned, h.counts, h.sums, h.started,
+          h.scratch, worlds, cycle, WILD_STAGES.get(name).number, rate, kind, width, by_prevalence, removed)
     return removed
 
 
@@ -137,8 +148,8 @@ def _register(stage: WildStage) -> None:
 
 _register(WildStage("immunity", 25, run_immunity, lambda w: w.countermeasures,
                     lambda c: 0 if c.immunity_loss > 0 else None))
-_register(WildStage("spread", 20, run_spread, lambda w: w.wild))
-_register(WildStage("persuade", 21, run_persuade, lambda w: SpreadConfig(w.wild, host_places(w.wild)),
+_register(WildStage("spread", 20, run_spread, spread_config))
+_register(WildStage("persuade", 21, run_persuade, spread_config,
                     lambda c: 0 if c.wild.persuasion > 0 and c.wild.persuaded_max > 0 else None))
 _register(WildStage("clean", 22, run_clean, lambda w: w.countermeasures, lambda c: c.t_clean))
 _register(WildStage("detect", 23, run_detect, lambda w: w.countermeasures, lambda c: c.t_detect))

@@ -73,3 +73,14 @@ def test_report_answers_which_countermeasure_contains(tmp_path: Path) -> None:
     assert variants.loc["countermeasures.t_clean=10", "p_contained"] == 1.0
     assert variants.loc["countermeasures.t_clean=null", "p_contained"] == 0.0
     assert (out / "wild.png").exists() and "src='wild.png'" in (out / "report.html").read_text()
+
+
+def test_every_column_the_report_writes_says_what_it_measures() -> None:
+    from analysis.columns import SUMMARY, VARIANTS
+    from analysis.sweep import variant_table
+    from analysis.world import WORLD_COLUMNS
+
+    assert [c for c in WORLD_COLUMNS if c not in SUMMARY] == []
+    _, table = worlds("+experiment=outbreak", "wild.hosts=2000", seeds=2, cycles=40)
+    table = table.reset_index().assign(run_id="r", variant="v", guard="none")
+    assert [c for c in variant_table(table).columns if c not in VARIANTS] == []
