@@ -45,35 +45,55 @@ def inverse_moments(a: float, b: float) -> tuple[float, float]:
     return math.log(b / a) / (b - a), 1.0 / (a * b)
 
 
-@pytest.mark.slow
-def test_saltelli_recovers_the_known_sobol_indices_of_the_blowup_cycle(tmp_path: Path) -> None:
-    """t* = f(k) g(r) with f = 1/k, g = 1/(r-1): S1 and ST in closed form from their moments."""
-    k_lo, k_hi, r_lo, r_hi = 0.08, 0.5, 1.08, 1.5
-    cycles = 170
-    assert 1 / (k_lo * (r_lo - 1)) < cycles  # every world blows up within the run
-    report = sweep_and_report(
-        tmp_path, "saltelli", f"cycles={cycles}", "hydra/sweeper=design", "hydra.sweeper.method=saltelli",
-        "hydra.sweeper.n=512", f"loop.propose.rate=interval({k_lo},{k_hi})",
-        f"loop.propose.returns=interval({r_lo},{r_hi})")
+def sobol_indices(k_lo: float, k_hi: float, r_lo: float, r_hi: float) -> dict[str, tuple[float, float]]:
+    """S1 and ST of t* = f(k) g(r), f = 1/k, g = 1/(r-1), k and r uniform: closed form from the moments."""
     f1, f2 = inverse_moments(k_lo, k_hi)
     g1, g2 = inverse_moments(r_lo - 1, r_hi - 1)
     var = f2 * g2 - (f1 * g1) ** 2
     v_k, v_r = (f2 - f1**2) * g1**2, (g2 - g1**2) * f1**2
-    expected = {"loop.propose.rate": (v_k / var, 1 - v_r / var),
-                "loop.propose.returns": (v_r / var, 1 - v_k / var)}
-    assert expected["loop.propose.rate"][1] - expected["loop.propose.rate"][0] > 0.1  # they interact
+    return {"loop.propose.rate": (v_k / var, 1 - v_r / var),
+            "loop.propose.returns": (v_r / var, 1 - v_k / var)}
+
+
+@pytest.mark.slow
+def test_saltelli_recovers_the_known_sobol_indices_of_the_blowup_cycle(tmp_path: Path) -> None:
+    """t* = f(k) g(r): every S1 and ST within half the interaction (ST - S1) of its closed form.
+
+    The ranges make the two parameters unequal (truth: S1 0.314 and 0.555, ST 0.445 and
+    0.686), so swapped parameters fail as well as swapped S1 and ST (0.131 apart; the
+    parameters' S1 are 0.241 apart). n = 256 base samples (1024 runs) is the smallest power
+    of two where the error stays below half the gap (0.065): over 16 design seeds, computed
+    on t* itself, the largest error was 0.052 at n = 256 and 0.14 at n = 128. Measured
+    through takeoff (design seed 0, blowup_cycle within 1.2e-6 of t*): S1 0.263 / 0.575,
+    ST 0.423 / 0.689, largest error 0.051. SALib's bootstrap half-widths (0.11 to 0.20
+    here) are wider than the gap at any n this test can afford (0.08 to 0.14 at n = 512):
+    they are checked to be reported, not relied on to separate the answers.
+    """
+    k_lo, k_hi, r_lo, r_hi = 0.06, 0.3, 1.1, 1.8
+    cycles = 190
+    assert 1 / (k_lo * (r_lo - 1)) < cycles - 10  # every world blows up within the run
+    n = 256
+    report = sweep_and_report(
+        tmp_path, "saltelli", f"cycles={cycles}", "hydra/sweeper=design", "hydra.sweeper.method=saltelli",
+        f"hydra.sweeper.n={n}", f"loop.propose.rate=interval({k_lo},{k_hi})",
+        f"loop.propose.returns=interval({r_lo},{r_hi})")
+    expected = sobol_indices(k_lo, k_hi, r_lo, r_hi)
+    gap = min(st - s1 for s1, st in expected.values())  # the interaction: S1 and ST differ by it
+    assert gap > 0.1
+    rate, returns = expected["loop.propose.rate"], expected["loop.propose.returns"]
+    assert returns[0] - rate[0] > gap  # and the parameters differ by more
 
     table = pd.read_csv(report / "sensitivity.csv")
     assert list(table.columns[:6]) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
     blowup = table[table["output"] == "blowup_cycle"].set_index("parameter")
     for key, (s1, st) in expected.items():
-        assert abs(blowup.at[key, "S1"] - s1) < 0.07, (key, blowup.loc[key].to_dict(), s1)
-        assert abs(blowup.at[key, "ST"] - st) < 0.07, (key, blowup.loc[key].to_dict(), st)
-        assert 0 < blowup.at[key, "S1_conf"] < 0.2 and 0 < blowup.at[key, "ST_conf"] < 0.2
-    assert (blowup["blocks"] == 512).all() and (blowup["blocks_left_out"] == 0).all()
+        assert abs(blowup.at[key, "S1"] - s1) < gap / 2, (key, blowup.loc[key].to_dict(), s1)
+        assert abs(blowup.at[key, "ST"] - st) < gap / 2, (key, blowup.loc[key].to_dict(), st)
+        assert 0 < blowup.at[key, "S1_conf"] < 0.3 and 0 < blowup.at[key, "ST_conf"] < 0.3
+    assert (blowup["blocks"] == n).all() and (blowup["blocks_left_out"] == 0).all()
     assert (report / "sensitivity.png").stat().st_size > 10_000
     runs = pd.read_csv(report / "design_runs.csv")
-    assert len(runs) == 512 * 4 and runs["blowup_cycle"].notna().all()
+    assert len(runs) == n * 4 and runs["blowup_cycle"].notna().all()
 
 
 @pytest.mark.slow
