@@ -189,7 +189,7 @@ def one_line(error: BaseException) -> str:
 
 
 def compute_run(spec: JobSpec) -> RunRecord:
-    """Simulate one run (and analyse it); return it as the store keeps it, not yet written."""
+    """Simulate one run and analyse its worlds; return it as the store keeps it, not yet written."""
     import results
     from loops import simulate
 
@@ -198,8 +198,16 @@ def compute_run(spec: JobSpec) -> RunRecord:
     traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
                     seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+    # The analysis of each world, where the data is made (issue 13): the report reads these small
+    # tables and the curve means, never the trajectories of runs it does not draw.
+    from analysis.world import analyse_worlds, analysis_digest
+
+    analysis = analyse_worlds(ds, spec.config)
+    digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
+    analysis = analysis.drop_vars(list(analysis.coords))
+    analysis.attrs = {}
     return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
-                     curves=run_curves(ds))
+                     analysis=analysis, curves=run_curves(ds), info={"analysis_digest": digest})
 
 
 def run_curves(ds: xr.Dataset) -> xr.Dataset:
@@ -222,7 +230,7 @@ def run_curves(ds: xr.Dataset) -> xr.Dataset:
             if values.ndim == 3:
                 values = np.nanmean(values, axis=2)
             mean = np.nanmean(values, axis=0).astype(np.float32)
-        out[name] = (("cycle",), mean, {"long_name": f"mean over seeds of {name}",
+        out[f"{name}_mean"] = (("cycle",), mean, {"long_name": f"mean over seeds of {name}",
                                         "units": str(ds[name].attrs.get("units", ""))})
     return xr.Dataset(out)
 
