@@ -283,7 +283,7 @@ def main() -> None:
         f"{'story run: write (batch of 8), per run':<48} {figures['story_write_s']:>12.3f} s "
         f"({figures['write_fraction']:.1%} of their simulation)"
     )
-    print(f"{'write 100,000 short runs (batches of 1,000)':<48} {figures['write_100000_runs_s']:>12.1f} s")
+    print(f"{'write 100,000 short runs (batches of 5,000)':<48} {figures['write_100000_runs_s']:>12.1f} s")
     print(
         f"{'open a 100,000-run sweep':<48} {figures['open_100000_runs_s']:>12.2f} s "
         f"(peak {figures['open_100000_runs_peak_mb']:.0f} MB traced)"

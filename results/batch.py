@@ -37,8 +37,9 @@ from results import schema
 #: The parts of a run a batch group can hold.
 TRAJECTORY, ANALYSIS, CURVES = "trajectory", "analysis", "curves"
 PARTS = (TRAJECTORY, ANALYSIS, CURVES)
-#: Inner chunks hold at least this many elements (several runs of a short run), ...
-MIN_CHUNK_ELEMENTS = 1 << 12
+#: Inner chunks hold at least this many elements (several runs of a short run: zarr encodes
+#: inner chunks one by one, at a fixed cost each), ...
+MIN_CHUNK_ELEMENTS = 1 << 16
 #: ... and at most this many (a long run's variable is split along ``cycle``).
 CHUNK_ELEMENTS = 1 << 20
 #: zstd at level 1: on trajectories it compresses as well as level 3 at about a sixth of the time.
@@ -176,16 +177,23 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
 
     arrays: Mapping[str, Any] = attributes["arrays"]
 
-    def stacked(name: str, spec: Mapping[str, Any]) -> np.ndarray:
-        part = spec["part"]
-        parts = [r.parts()[part].variables for r in records]
-        return np.stack([np.stack([np.asarray(p[v].values) for v in spec["variables"]]) for p in parts])
+    def stacked(spec: Mapping[str, Any]) -> np.ndarray:
+        rows: dict[int, np.ndarray] = {}  # runs that share a Dataset (benchmarks) share its row
+        for r in records:
+            ds = r.parts()[spec["part"]]
+            if id(ds) not in rows:
+                variables = ds.variables
+                rows[id(ds)] = np.stack([np.asarray(variables[v].values) for v in spec["variables"]])
+        return np.stack([rows[id(r.parts()[spec["part"]])] for r in records])
+
+    # Stacked here, not in zarr's event loop, which then only encodes and writes.
+    stacks = {name: stacked(spec) for name, spec in arrays.items()}
 
     async def write() -> None:
         root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(attributes))
 
         async def one(name: str, spec: Mapping[str, Any]) -> None:
-            values = stacked(name, spec)
+            values = stacks[name]
             text = values.dtype.kind in "OUT"
             if text:
                 values = values.astype(str)
