@@ -372,7 +372,9 @@ def open_analysis(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     """
     ds = _open(path_or_url, batch.ANALYSIS, warn=False)
     curves = _open(path_or_url, batch.CURVES, warn=False)
-    return ds.merge(curves[list(curves.data_vars)], combine_attrs="override")
+    # Both share the run coordinates; the curves add ``cycle``.
+    return ds.merge(curves[list(curves.data_vars)], compat="override", join="outer",
+                    combine_attrs="override")
 
 
 def failures(path_or_url: str | os.PathLike[str]) -> Any:
