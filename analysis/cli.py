@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default=None, metavar="EXPR",
                         help="design stores: the condition over per-run outputs that scenario discovery "
                              "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
+    parser.add_argument("--reanalyse", action="store_true",
+                        help="analyse every run from its trajectories, even where the store holds its "
+                             "analysis by the current analysis code")
     args = parser.parse_args(argv)
     from analysis import sensitivity
 
@@ -89,12 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"takeoff-report: {problem}", file=sys.stderr)
         return 2
+    analysis = None if args.reanalyse else _stored_analysis(args.store)
+    if analysis is not None:
+        from analysis.stored import fresh_runs
+
+        stale = int((~fresh_runs(ds, analysis)).sum())
+        if stale:
+            print(f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
+                  f"(older code, or none stored): analysed again from their trajectories")
     from tqdm import tqdm
 
     with tqdm(total=ds.sizes["run"], desc="runs", unit="run", disable=args.quiet or None) as bar:
         written = write_report(ds, Path(args.out), failures=failed, progress=bar.update,
                                replicates=args.replicate, phase=phase,
-                               scenario=args.scenario or sensitivity.DEFAULT_SCENARIO)
+                               scenario=args.scenario or sensitivity.DEFAULT_SCENARIO, analysis=analysis)
     if len(failed):
         print(f"{len(failed)} failed run{'' if len(failed) == 1 else 's'} (left out of the analysis):")
         for _, row in failed.iterrows():
@@ -102,6 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     print(written["text"])
     print(f"report: {Path(written['report']).resolve()}")
     return 0
+
+
+def _stored_analysis(store: str) -> Any:
+    """Return the analysis the jobs stored (``results.open_analysis``), or None where there is none."""
+    import results
+
+    try:
+        analysis = results.open_analysis(store)
+    except results.StoreError:
+        return None
+    return analysis if "regime" in analysis else None
 
 
 def _check_keys(ds: Any, replicate: list[str], phase: tuple[str, ...] | None) -> str | None:

@@ -80,6 +80,7 @@ def write_report(
     phase: tuple[str, str] | None = None,
     inspect: FigureHook | None = None,
     scenario: str = DEFAULT_SCENARIO,
+    analysis: xr.Dataset | None = None,
 ) -> dict[str, Any]:
     """Analyse a sweep and write summary.csv, variants.csv, columns.csv, figures and report.html.
 
@@ -104,6 +105,10 @@ def write_report(
     scenario
         On a design store: the condition over per-run outputs that scenario
         discovery (PRIM) looks for (``analysis.design_report``).
+    analysis
+        The analysis the jobs stored (``results.open_analysis``): read for the
+        runs it holds by the current analysis code, so their trajectories are
+        not loaded; None analyses every run from its trajectories.
 
     Returns
     -------
@@ -129,7 +134,7 @@ def write_report(
     guards = {rid: config_value(configs.get(rid, {}), "loop.guard.mode", "unknown") for rid in params.index}
     design = variants.design(params, replicates=replicates, guard_modes=guards)
     labels = [design.label(r) for r in params.index]
-    summary, curves, by_variant = summarize(ds, labels=labels, progress=progress)
+    summary, curves, by_variant = summarize(ds, labels=labels, progress=progress, analysis=analysis)
     summary.insert(summary.columns.get_loc("variant") + 1, "guard", summary["run_id"].map(guards))
     table = sweep.variant_table(summary, order=design.variants)
     shown = variants.most_different(

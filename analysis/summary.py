@@ -21,15 +21,15 @@ import yaml
 
 from analysis.growth import MIN_EFFECT
 from analysis.wild import wild_enabled, wild_row
-from analysis.world import WORLD_COLUMNS, reduce_domains, world_row
+from analysis.world import CURVES, WORLD_COLUMNS, reduce_domains, world_row
 from results import schema
 from results.provenance import config_value
 
 #: Columns of summary.csv after the parameter columns.
 COLUMNS = ("run_id", "seed", "variant", *WORLD_COLUMNS)
 
-CURVES = ("ability", "score", "instances", "instances_external", "results_rows", "guard_intact",
-          schema.HOSTS_INFECTED, schema.EVASION_MEAN, schema.ABILITY_WILD)
+__all__ = ["COLUMNS", "CURVES", "RunCurves", "VariantCurves", "run_configs", "run_parameters", "summarize",
+           "variant_labels"]
 
 
 @dataclass
@@ -66,6 +66,11 @@ class VariantCurves:
         ):
             store[name] = store[name] + part if name in store else part
 
+    def add_sums(self, name: str, total: np.ndarray, squares: np.ndarray, count: np.ndarray) -> None:
+        """Add sums over worlds of curve ``name`` (values, squares, finite values; ``(cycle,)`` each)."""
+        for store, part in ((self.total, total), (self.squares, squares), (self.count, count)):
+            store[name] = store[name] + part if name in store else part
+
 
 def run_parameters(ds: xr.Dataset) -> list[str]:
     """Return the names of the parameter coordinates along ``run``."""
@@ -100,7 +105,16 @@ def variant_labels(ds: xr.Dataset) -> list[str]:
 def run_configs(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     """Return each run's resolved config, by run id (from the store's provenance)."""
     texts = json.loads(ds.attrs.get("configs", "{}"))
-    return {rid: (yaml.safe_load(text) or {}) for rid, text in texts.items()}
+    return {rid: _config(text) for rid, text in texts.items()}
+
+
+def _config(text: str) -> dict[str, Any]:
+    """Parse a run's config: JSON text (schema v2, fast to read), else YAML (older stores)."""
+    try:
+        config = json.loads(text)
+    except ValueError:
+        config = yaml.safe_load(text)
+    return config if isinstance(config, dict) else {}
 
 
 def summarize(
@@ -108,6 +122,7 @@ def summarize(
     *,
     labels: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    analysis: xr.Dataset | None = None,
 ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
@@ -119,7 +134,12 @@ def summarize(
         Each run's variant (``analysis.variants.design``); default
         :func:`variant_labels`.
     progress
-        Called with 1 after each run (e.g. a progress bar's ``update``).
+        Called with the number of runs done (e.g. a progress bar's ``update``).
+    analysis
+        The analysis the jobs stored (``results.open_analysis``): the runs it
+        holds by the current analysis code are read from it
+        (:mod:`analysis.stored`), without loading their trajectories; the
+        others, and every run when None, are analysed from their trajectories.
 
     Returns
     -------
@@ -127,14 +147,17 @@ def summarize(
         The table has the run's parameter columns then :data:`COLUMNS`; the
         curves are per run (means) and per variant (sums for bands).
     """
+    from analysis import stored
+
     params = run_parameters(ds)
     labels = variant_labels(ds) if labels is None else labels
     configs = run_configs(ds)
     rows: list[dict[str, Any]] = []
-    curves: list[RunCurves] = []
+    curves: dict[int, RunCurves] = {}
     by_variant: dict[str, VariantCurves] = {}
     t = ds[schema.CYCLE].values.astype(float)
-    for i in range(ds.sizes[schema.RUN]):
+    fresh = stored.fresh_runs(ds, analysis)
+    for i in np.flatnonzero(~fresh).tolist():
         run = ds.isel({schema.RUN: i})
         rid = str(run[schema.RUN_ID].values)
         config = configs.get(rid, {})
@@ -152,19 +175,32 @@ def summarize(
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 rc.means[name] = np.nanmean(values, axis=0).astype(np.float32)
-        curves.append(rc)
+        curves[i] = rc
         for s in range(loaded.sizes[schema.SEED]):
             rows.append(
                 base
                 | {"seed": int(loaded[schema.SEED].values[s])}
                 | world_row(loaded.isel({schema.SEED: s}), t, capacity, min_effect=min_effect)
                 | wild_row(loaded.isel({schema.SEED: s}), t, config)
-                | {"run_id": rid, "variant": labels[i]}
+                | {"run_id": rid, "variant": labels[i], "_run": i}
             )
         if progress is not None:
             progress(1)
-    frame = pd.DataFrame(rows)
+    frames = [pd.DataFrame(rows)]
+    if analysis is not None and fresh.any():
+        runs = np.flatnonzero(fresh)
+        for label in {labels[i] for i in runs.tolist()}:
+            by_variant.setdefault(label, VariantCurves(t))
+        frames.append(stored.rows(ds, analysis, runs, labels, params))
+        for i, rc in stored.curves(analysis, runs, labels, t, by_variant).items():
+            rc.config = configs.get(rc.run_id, {})
+            curves[i] = rc
+        if progress is not None:
+            progress(len(runs))
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame()
     if len(frame):
+        frame = frame.sort_values("_run", kind="stable", ignore_index=True)
         frame["diverged_cycle"] = frame["diverged_cycle"].astype(int)
     table = frame[params + list(COLUMNS)] if len(frame) else pd.DataFrame(columns=params + list(COLUMNS))
-    return table, curves, by_variant
+    return table, [curves[i] for i in sorted(curves)], by_variant

@@ -60,6 +60,11 @@ PER_WORLD = (
     schema.GUARD_INTACT,
     schema.DIVERGED_CYCLE,
 )
+#: The curves the report draws; a job keeps their moments over seeds per run (:func:`run_curves`).
+CURVES = (schema.ABILITY, schema.SCORE, schema.INSTANCES, schema.INSTANCES_EXTERNAL, schema.RESULTS_ROWS,
+          schema.GUARD_INTACT, schema.HOSTS_INFECTED, schema.EVASION_MEAN, schema.ABILITY_WILD)
+#: Suffixes of a curve's moments over the seeds of a run: mean, standard deviation (ddof 0), worlds counted.
+MOMENTS = ("_mean", "_sd", "_n")
 #: Modules whose source decides a world's analysis (their digest is :func:`analysis_digest`).
 _SOURCES = ("growth.py", "events.py", "world.py", "wild.py")
 
@@ -132,6 +137,39 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
         coords={schema.SEED: loaded[schema.SEED].values.astype(np.int64)},
         attrs={"analysis_digest": analysis_digest()},
     )
+
+
+def curve_moments(loaded: xr.Dataset) -> xr.Dataset:
+    """Return the moments over seeds of each curve in ``loaded`` (float32, along ``cycle``).
+
+    ``loaded`` is one run as :func:`reduce_domains` returns it. For each of
+    :data:`CURVES` present: ``<curve>_mean``, ``<curve>_sd`` (ddof 0) and
+    ``<curve>_n`` (worlds with a finite value); NaN is left out, so the sums a
+    report pools over many runs' worlds follow from these exactly.
+    """
+    out = {}
+    for name in CURVES:
+        if name not in loaded:
+            continue
+        values = np.asarray(loaded[name].values, dtype=np.float64)
+        finite = np.isfinite(values)
+        n = finite.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(finite, values, 0.0).sum(axis=0) / n
+            sd = np.sqrt(np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / n)
+        units = str(loaded[name].attrs.get("units", ""))
+        for suffix, value, what in (("_mean", mean, "mean over seeds"),
+                                    ("_sd", sd, "standard deviation over seeds"),
+                                    ("_n", n, "worlds with a value")):
+            out[name + suffix] = ((schema.CYCLE,), value.astype(np.float32),
+                                  {"long_name": f"{what} of {name}",
+                                   "units": "1" if suffix == "_n" else units})
+    return xr.Dataset(out)
+
+
+def run_curves(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
+    """Return one run's :func:`curve_moments` (``ds`` as :func:`analyse_worlds` takes it)."""
+    return curve_moments(reduce_domains(ds, wild=wild_enabled(config)))
 
 
 def world_row(

@@ -148,8 +148,7 @@ def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-d
 
 def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     import results
-    from analysis.world import analyse_worlds
-    from harness.job import run_curves
+    from analysis.world import analyse_worlds, run_curves
     from results.bench import time_open_sweep, time_write
 
     run = compose("+experiment=story")
@@ -171,7 +170,7 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
         analysis = analysis.drop_vars(list(analysis.coords))
         analysis.attrs = {}
         records.append(results.RunRecord(f"{seed:016x}", ds, config={"seed": seed}, analysis=analysis,
-                                         curves=run_curves(ds)))
+                                         curves=run_curves(ds, {})))
     with tempfile.TemporaryDirectory() as tmp:
         time_write(records, Path(tmp) / "warm.zarr")
         writes = [time_write(records, Path(tmp) / f"w{i}.zarr") for i in range(REPEATS)]

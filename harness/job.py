@@ -20,8 +20,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import xarray as xr
-
 from harness.config import RunConfig, TasksConfig
 from results.batch import RunRecord
 from results.provenance import config_value
@@ -200,39 +198,14 @@ def compute_run(spec: JobSpec) -> RunRecord:
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
     # The analysis of each world, where the data is made (issue 13): the report reads these small
     # tables and the curve means, never the trajectories of runs it does not draw.
-    from analysis.world import analyse_worlds, analysis_digest
+    from analysis.world import analyse_worlds, analysis_digest, run_curves
 
     analysis = analyse_worlds(ds, spec.config)
     digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
     analysis = analysis.drop_vars(list(analysis.coords))
     analysis.attrs = {}
     return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
-                     analysis=analysis, curves=run_curves(ds), info={"analysis_digest": digest})
-
-
-def run_curves(ds: xr.Dataset) -> xr.Dataset:
-    """Return the run's means over seeds of the curves the report draws (float32, along ``cycle``).
-
-    A variable along ``domain`` is averaged over domains first; NaN (no working
-    instance, a diverged world) is left out of the means.
-    """
-    import warnings
-
-    import numpy as np
-
-    from analysis.summary import CURVES
-
-    out = {}
-    for name in CURVES:
-        values = np.asarray(ds[name].values, dtype=np.float64)
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            if values.ndim == 3:
-                values = np.nanmean(values, axis=2)
-            mean = np.nanmean(values, axis=0).astype(np.float32)
-        out[f"{name}_mean"] = (("cycle",), mean, {"long_name": f"mean over seeds of {name}",
-                                        "units": str(ds[name].attrs.get("units", ""))})
-    return xr.Dataset(out)
+                     analysis=analysis, curves=run_curves(ds, spec.config), info={"analysis_digest": digest})
 
 
 def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:

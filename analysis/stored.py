@@ -1,0 +1,117 @@
+"""Read back the analysis the jobs stored with their runs, so a report loads no trajectory it does not draw.
+
+A job analyses its worlds and keeps, with the run, each world's summary columns
+and the moments over seeds of the report's curves (:mod:`analysis.world`),
+tagged with the digest of the analysis code. A run whose digest is that of the
+code running now is *fresh*: its summary rows and curves are read from those
+small arrays here. Any other run (older analysis code, a v1 store, a run
+written without its analysis) is *stale* and :func:`analysis.summary.summarize`
+analyses it again from its trajectories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from analysis.world import CATEGORICAL, CURVES, WORLD_COLUMNS, analysis_digest
+from results import schema
+
+if TYPE_CHECKING:
+    from analysis.summary import RunCurves, VariantCurves
+
+#: The coordinate along ``run`` naming the analysis code of a stored analysis (``results.open_analysis``).
+DIGEST = "analysis_digest"
+#: Runs whose curve moments are loaded at once.
+BLOCK_RUNS = 4096
+
+
+def fresh_runs(ds: xr.Dataset, analysis: xr.Dataset | None) -> np.ndarray:
+    """Return, per run of ``ds``, whether ``analysis`` holds its analysis by the current analysis code.
+
+    Parameters
+    ----------
+    ds
+        The sweep (``results.open_sweep``).
+    analysis
+        Its stored analysis (``results.open_analysis``), or None (every run is stale).
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans along ``run``.
+    """
+    stale = np.zeros(ds.sizes[schema.RUN], dtype=bool)
+    if analysis is None or DIGEST not in analysis.coords or "regime" not in analysis:
+        return stale
+    if not np.array_equal(analysis[schema.RUN_ID].values.astype(str), ds[schema.RUN_ID].values.astype(str)):
+        return stale  # not the same runs (a store written between the two openings)
+    fresh: np.ndarray = analysis[DIGEST].values.astype(str) == analysis_digest()
+    return fresh
+
+
+def rows(ds: xr.Dataset, analysis: xr.Dataset, runs: np.ndarray, labels: Sequence[str],
+         params: Sequence[str]) -> pd.DataFrame:
+    """Return the summary rows of ``runs`` (positions along ``run``) from the stored analysis.
+
+    One row per world the run has (a seed of the sweep's grid that the run did
+    not simulate has no regime and no row), in run then seed order; the column
+    ``_run`` holds the run's position.
+    """
+    part = analysis[list(WORLD_COLUMNS)].isel({schema.RUN: runs}).load()
+    keep = part["regime"].values.astype(str) != ""
+    run, seed = np.nonzero(keep)
+    at = runs[run]
+    frame: dict[str, np.ndarray] = {p: ds[p].values[at] for p in params}
+    frame["seed"] = analysis[schema.SEED].values.astype(np.int64)[seed]
+    for name in WORLD_COLUMNS:
+        values = part[name].values[keep]
+        frame[name] = values.astype(str).astype(object) if name in CATEGORICAL else values.astype(np.float64)
+    frame["run_id"] = ds[schema.RUN_ID].values.astype(str).astype(object)[at]
+    frame["variant"] = np.asarray(labels, dtype=object)[at]
+    frame["_run"] = at
+    return pd.DataFrame(frame)
+
+
+def curves(analysis: xr.Dataset, runs: np.ndarray, labels: Sequence[str], t: np.ndarray,
+           by_variant: dict[str, VariantCurves]) -> dict[int, RunCurves]:
+    """Return the per-run curve means of ``runs`` and add their moments to ``by_variant``.
+
+    The sums a variant's bands need (over its worlds, NaN left out) follow
+    exactly from each run's mean, standard deviation and count over seeds.
+    A curve no world of a run has (the wild's, of a run without the wild) is
+    left out of that run, as :func:`analysis.summary.summarize` leaves it out.
+    """
+    from analysis.summary import RunCurves, VariantCurves
+
+    names = [c for c in CURVES if f"{c}_n" in analysis]
+    label_of = np.asarray(labels, dtype=object)
+    out: dict[int, RunCurves] = {}
+    for start in range(0, len(runs), BLOCK_RUNS):
+        block = runs[start:start + BLOCK_RUNS]
+        variables = [f"{c}{m}" for c in names for m in ("_mean", "_sd", "_n")]
+        part = analysis[variables].isel({schema.RUN: block}).load()
+        codes, variants = pd.factorize(label_of[block])
+        ids = analysis[schema.RUN_ID].values[block]
+        for i, rid in zip(block.tolist(), ids, strict=True):
+            out[i] = RunCurves(str(rid), str(label_of[i]), t)
+        for name in names:
+            mean = part[f"{name}_mean"].values
+            n = np.nan_to_num(part[f"{name}_n"].values.astype(np.float64))
+            m = np.where(n > 0, mean, 0.0).astype(np.float64)
+            sd = np.where(n > 0, part[f"{name}_sd"].values, 0.0).astype(np.float64)
+            sums = np.zeros((3, len(variants), len(t)))
+            for k, value in enumerate((n * m, n * (sd**2 + m**2), n)):
+                np.add.at(sums[k], codes, value)
+            for k, variant in enumerate(variants):
+                if sums[2, k].any():
+                    by_variant.setdefault(variant, VariantCurves(t)).add_sums(name, *sums[:, k])
+            has: np.ndarray = np.asarray(n.any(axis=1))
+            for j, i in enumerate(block.tolist()):
+                if has[j]:
+                    out[i].means[name] = mean[j]
+    return out

@@ -1,0 +1,72 @@
+"""``takeoff-report`` reads the analysis the jobs stored, and analyses again only what is stale."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import results
+from analysis.stored import fresh_runs
+from analysis.summary import summarize
+from results.sweep import ANALYSIS_DIGEST
+from tests.analysis.test_report_cli import run
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("stored")
+    done = run("takeoff", "-m", "seeds=3", "cycles=30", "loop.guard.mode=none,in_loop", "seed=range(0,2)",
+               "hydra.launcher.cluster=sync", f"hydra.sweep.dir={root}/sweep", cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root / "sweep" / "results.zarr"
+
+
+def test_report_reads_no_trajectory_and_agrees_with_reanalyse(sweep: Path, tmp_path: Path) -> None:
+    # A copy whose every trajectory shard is garbage: zarr's crc32c check fails on any read of it.
+    broken = tmp_path / "broken.zarr"
+    shutil.copytree(sweep, broken)
+    shards = [p for p in (broken / "batches").glob("*/trajectory-*/c*") if p.is_file()]
+    assert shards
+    for shard in shards:
+        shard.write_bytes(b"\0" * shard.stat().st_size)
+    fresh = run("takeoff-report", str(broken), "--out", str(tmp_path / "fresh"), "--quiet", cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert "analysed again" not in fresh.stdout, fresh.stdout
+    again = run("takeoff-report", str(sweep), "--out", str(tmp_path / "again"), "--quiet", "--reanalyse",
+                cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for name in ("summary.csv", "variants.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "fresh" / name),
+                                      pd.read_csv(tmp_path / "again" / name))
+    for name in ("story.png", "trajectories.png", "outbreak.png"):
+        assert (tmp_path / "fresh" / name).is_file(), name
+    broken_again = run("takeoff-report", str(broken), "--out", str(tmp_path / "b"), "--quiet", "--reanalyse",
+                       cwd=tmp_path)
+    assert broken_again.returncode != 0, "--reanalyse read the (broken) trajectories"
+
+
+def test_stale_runs_are_analysed_from_their_trajectories(sweep: Path) -> None:
+    ds, analysis = results.open_sweep(sweep), results.open_analysis(sweep)
+    assert fresh_runs(ds, analysis).all()
+    reference, ref_curves, ref_variants = summarize(ds)
+    old = analysis[ANALYSIS_DIGEST].values.copy()
+    old[1] = "0123456789abcdef"  # the analysis of older code
+    stale = analysis.assign_coords({ANALYSIS_DIGEST: ("run", old)})
+    assert fresh_runs(ds, stale).tolist() == [True, False, True, True]
+    for stored in (analysis, stale):
+        table, curves, variants = summarize(ds, analysis=stored)
+        pd.testing.assert_frame_equal(table, reference)
+        assert [c.run_id for c in curves] == [c.run_id for c in ref_curves]
+        for mine, theirs in zip(curves, ref_curves, strict=True):
+            assert mine.means.keys() == theirs.means.keys()
+            for name, mean in mine.means.items():
+                np.testing.assert_allclose(mean, theirs.means[name], rtol=1e-5, equal_nan=True)
+        for variant, acc in ref_variants.items():
+            for name, total in acc.total.items():
+                np.testing.assert_allclose(variants[variant].total[name], total, rtol=1e-5)
+                np.testing.assert_allclose(variants[variant].squares[name], acc.squares[name], rtol=1e-5)
+                np.testing.assert_array_equal(variants[variant].count[name], acc.count[name])
