@@ -11,8 +11,10 @@ import os
 import time
 import tracemalloc
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import xarray as xr
 
 from results.batch import RunRecord
 from results.store import SweepStore
@@ -34,25 +36,31 @@ def time_write(records: Sequence[RunRecord], path: str | os.PathLike[str]) -> fl
     return time.perf_counter() - start
 
 
-def write_many_runs(path: str | os.PathLike[str], runs: int, *, batch: int = 1000, **shape: Any) -> None:
+def write_many_runs(path: str | os.PathLike[str], runs: int, *, batch: int = 1000,
+                    with_run: Callable[[xr.Dataset], Mapping[str, Any]] | None = None, **shape: Any) -> None:
     """Write ``runs`` short synthetic runs through the real writer, ``batch`` runs per group.
 
     Every run has its own id, config, params and overrides; their trajectories
-    share one synthetic Dataset (the values do not matter for opening).
+    share one synthetic Dataset (the values do not matter for opening), and so
+    do the further parts ``with_run`` returns for it (:class:`RunRecord`'s
+    ``analysis``, ``curves``, ``info``: what a job writes with its run).
     """
     store = SweepStore(path)
     data = synthetic_record(0, **shape).data
+    extra = dict(with_run(data)) if with_run is not None else {}
     for start in range(0, runs, batch):
         records = []
         for n in range(start, min(runs, start + batch)):
             config = {**synthetic_config(n, **shape), "number": n}
             params = {"seed": n, "loop.guard.mode": config["loop"]["guard"]["mode"]}
             records.append(RunRecord(f"{n:016x}", data, params=params,
-                                     overrides=tuple(f"{k}={v}" for k, v in params.items()), config=config))
+                                     overrides=tuple(f"{k}={v}" for k, v in params.items()), config=config,
+                                     **extra))
         store.write_batch(records)
 
 
 def time_open_sweep(path: str | os.PathLike[str], *, runs: int = 100_000, batch: int = 5000,
+                    with_run: Callable[[xr.Dataset], Mapping[str, Any]] | None = None,
                     **shape: Any) -> dict[str, float]:
     """Write ``runs`` short synthetic runs (unless there already) and time opening the sweep.
 
@@ -72,7 +80,7 @@ def time_open_sweep(path: str | os.PathLike[str], *, runs: int = 100_000, batch:
     start = time.perf_counter()
     store = SweepStore(path)
     if not store.done_runs():
-        write_many_runs(path, runs, batch=batch, **shape)
+        write_many_runs(path, runs, batch=batch, with_run=with_run, **shape)
     out["write_s"] = time.perf_counter() - start
     start = time.perf_counter()
     store.consolidate()
