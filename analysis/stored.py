@@ -11,7 +11,7 @@ analyses it again from its trajectories.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 DIGEST = "analysis_digest"
 #: Runs whose curve moments are loaded at once.
 BLOCK_RUNS = 4096
+#: Dask's scheduler for these reads: in one thread, every variable of a block of runs then comes
+#: from one read of their stacked array (``results.sweep``); threads race to read it each (2x slower).
+SCHEDULER = "synchronous"
 
 
 def fresh_runs(ds: xr.Dataset, analysis: xr.Dataset | None) -> np.ndarray:
@@ -54,15 +57,39 @@ def fresh_runs(ds: xr.Dataset, analysis: xr.Dataset | None) -> np.ndarray:
     return fresh
 
 
+def _blocks(analysis: xr.Dataset, variables: Sequence[str],
+            runs: np.ndarray) -> Iterator[tuple[np.ndarray, xr.Dataset]]:
+    """Yield ``(runs of a block, their loaded variables)`` for ``runs`` (ascending), block by block.
+
+    A block is a slice along ``run``: dask then reads only the groups that hold it,
+    each once for all the variables of a stacked array (a list of positions would
+    read every run of a dask chunk, once per variable).
+    """
+    if not len(runs):
+        return
+    for start in range(int(runs[0]), int(runs[-1]) + 1, BLOCK_RUNS):
+        inside = runs[(runs >= start) & (runs < start + BLOCK_RUNS)]
+        if not len(inside):
+            continue
+        part = analysis[list(variables)].isel({schema.RUN: slice(int(inside[0]), int(inside[-1]) + 1)})
+        yield inside, part.load(scheduler=SCHEDULER).isel({schema.RUN: inside - inside[0]})
+
+
 def rows(ds: xr.Dataset, analysis: xr.Dataset, runs: np.ndarray, labels: Sequence[str],
          params: Sequence[str]) -> pd.DataFrame:
-    """Return the summary rows of ``runs`` (positions along ``run``) from the stored analysis.
+    """Return the summary rows of ``runs`` (ascending positions along ``run``) from the stored analysis.
 
     One row per world the run has (a seed of the sweep's grid that the run did
     not simulate has no regime and no row), in run then seed order; the column
     ``_run`` holds the run's position.
     """
-    part = analysis[list(WORLD_COLUMNS)].isel({schema.RUN: runs}).load()
+    frames = [_rows(ds, analysis, block, part, labels, params)
+              for block, part in _blocks(analysis, WORLD_COLUMNS, runs)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rows(ds: xr.Dataset, analysis: xr.Dataset, runs: np.ndarray, part: xr.Dataset, labels: Sequence[str],
+          params: Sequence[str]) -> pd.DataFrame:
     keep = part["regime"].values.astype(str) != ""
     run, seed = np.nonzero(keep)
     at = runs[run]
@@ -91,10 +118,8 @@ def curves(analysis: xr.Dataset, runs: np.ndarray, labels: Sequence[str], t: np.
     names = [c for c in CURVES if f"{c}_n" in analysis]
     label_of = np.asarray(labels, dtype=object)
     out: dict[int, RunCurves] = {}
-    for start in range(0, len(runs), BLOCK_RUNS):
-        block = runs[start:start + BLOCK_RUNS]
-        variables = [f"{c}{m}" for c in names for m in ("_mean", "_sd", "_n")]
-        part = analysis[variables].isel({schema.RUN: block}).load()
+    variables = [f"{c}{m}" for c in names for m in ("_mean", "_sd", "_n")]
+    for block, part in _blocks(analysis, variables, runs):
         codes, variants = pd.factorize(label_of[block])
         ids = analysis[schema.RUN_ID].values[block]
         for i, rid in zip(block.tolist(), ids, strict=True):

@@ -219,17 +219,20 @@ def _array(url: str) -> Any:
     return zarr.open_array(url, mode="r", zarr_format=3)
 
 
-def read_rows(group_url: str, array: str, positions: Sequence[int], variable: int) -> np.ndarray:
+def read_rows(group_url: str, array: str, positions: Sequence[int], variable: int | None) -> np.ndarray:
     """Return ``(len(positions), *dims)`` values of one variable of runs of a batch group.
 
-    zarr reads only the inner chunks that hold them and checks their ``crc32c``.
+    With ``variable`` None: every variable of the stacked array,
+    ``(len(positions), variables, *dims)``. zarr reads only the inner chunks
+    that hold them and checks their ``crc32c``.
     """
     arr = _array(f"{group_url}/{array}")
     index = np.asarray(positions, dtype=np.intp)
+    which: int | slice = slice(None) if variable is None else variable
     if len(index) == 1:
-        values = np.asarray(arr[int(index[0]), variable])[np.newaxis]
+        values = np.asarray(arr[int(index[0]), which])[np.newaxis]
     else:
-        values = np.asarray(arr.oindex[index, variable])
+        values = np.asarray(arr.oindex[index, which])
     if values.dtype.kind in "OUT" or str(values.dtype).startswith("StringDType"):
         values = values.astype(object)
     return values

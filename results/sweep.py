@@ -15,8 +15,10 @@ import hashlib
 import json
 import math
 import os
+import threading
 import warnings
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,8 @@ from results.store import BATCHES, RUNS, StoreError, SweepStore
 
 #: Elements of one block of a lazy variable (runs are grouped into blocks of about this size).
 BLOCK_ELEMENTS = 1 << 22
+#: A read of every variable of a stacked array's rows is kept for the other variables up to this size.
+WHOLE_ROWS_BYTES = 1 << 25
 #: The coordinate along ``run`` holding the digest of the model code that computed each run.
 MODEL_DIGEST = "model_digest"
 #: The coordinate along ``run`` (in :func:`open_analysis`) holding the digest of the analysis code.
@@ -81,14 +85,50 @@ class _Group:
     v1: bool
     index: tuple[np.ndarray, ...] | None  # where the group's grid sits on the sweep's; None: same grid
     run_ids: tuple[str, ...]
+    width: int = 1  # variables in the stacked array
+
+
+class _RowCache:
+    """The last few reads of whole rows of stacked arrays (every variable), shared by lazy variables.
+
+    The small parts (the analysis, the curve moments) stack many variables in one
+    array: a reader that wants them all (the report) then reads each block of
+    runs once instead of once per variable.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size, self.lock = size, threading.Lock()
+        self.items: OrderedDict[tuple[str, str, bytes], np.ndarray] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"size": self.size}  # shipped to a worker empty (a lock does not pickle)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["size"])  # type: ignore[misc]
+
+    def get(self, g: _Group, positions: np.ndarray, read: Callable[[], np.ndarray]) -> np.ndarray:
+        """Return ``read()`` (every variable of ``g``'s rows at ``positions``), kept for the next caller."""
+        assert g.array is not None
+        key = (g.url, g.array, positions.tobytes())
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        rows = read()
+        with self.lock:
+            self.items[key] = rows
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return rows
 
 
 class _LazyVariable:
     """One variable of every run of a sweep, read on indexing (dask reads it block by block)."""
 
     def __init__(self, name: str, dims: tuple[str, ...], dtype: str, fill: Any, shape: tuple[int, ...],
-                 groups: list[_Group], group_of_run: np.ndarray, position: np.ndarray) -> None:
-        self.name, self.dims, self.fill = name, dims, fill
+                 groups: list[_Group], group_of_run: np.ndarray, position: np.ndarray,
+                 cache: _RowCache | None = None) -> None:
+        self.name, self.dims, self.fill, self.cache = name, dims, fill, cache
         self.dtype = np.dtype(object if dtype == "str" else dtype)
         self.shape = (len(group_of_run), *shape)
         self.ndim = len(self.shape)
@@ -102,6 +142,12 @@ class _LazyVariable:
                 return np.asarray(zarr.open_array(f"{g.url}/{self.name}", mode="r", zarr_format=3)[...],
                                   dtype=self.dtype)[np.newaxis]
             assert g.array is not None
+            size = len(positions) * g.width * math.prod(self.shape[1:]) * self.dtype.itemsize
+            if self.cache is not None and g.width > 1 and size <= WHOLE_ROWS_BYTES:
+                array = g.array
+                whole = self.cache.get(g, positions, lambda: batch.read_rows(g.url, array, positions.tolist(),
+                                                                              None))
+                return whole[:, g.variable].astype(self.dtype, copy=False)
             rows = batch.read_rows(g.url, g.array, positions.tolist(), g.variable)
             return rows.astype(self.dtype, copy=False)
         except Exception as err:
@@ -202,21 +248,23 @@ def _lazy(store: SweepStore, entries: Mapping[str, Mapping[str, Any]], part: str
         return places[gname, dims]
 
     out: dict[str, Any] = {}
+    # The trajectories' rows are large and read a variable at a time; the other parts' rows are small.
+    cache = None if part == batch.TRAJECTORY else _RowCache()
     for name, (dims, dtype, attrs) in _variables(entries, part).items():
         shape = tuple(len(grid[d]) for d in dims)
         groups = []
         for gname in runs.names:
             entry = entries[gname]
             index = place(gname, dims)
-            array, variable = None, 0
+            array, variable, width = None, 0, 1
             for aname, spec in entry.get("arrays", {}).items():
                 if spec["part"] == part and name in spec["variables"]:
-                    array, variable = aname, spec["variables"].index(name)
+                    array, variable, width = aname, spec["variables"].index(name), len(spec["variables"])
             v1 = bool(entry.get("v1")) and part == batch.TRAJECTORY
             url = store.url_of(RUNS if entry.get("v1") else BATCHES, entry.get("group", gname))
-            groups.append(_Group(url, array, variable, v1, index, tuple(entry["runs"]["run_id"])))
+            groups.append(_Group(url, array, variable, v1, index, tuple(entry["runs"]["run_id"]), width))
         fill = schema.VARIABLES[name].fill if part == batch.TRAJECTORY else _fill(dtype)
-        lazy = _LazyVariable(name, dims, dtype, fill, shape, groups, runs.group_of_run, runs.position)
+        lazy = _LazyVariable(name, dims, dtype, fill, shape, groups, runs.group_of_run, runs.position, cache)
         per_run = max(1, math.prod(shape))
         block = max(1, min(len(runs.ids), BLOCK_ELEMENTS // per_run))
         array = da.from_array(lazy, chunks=(block, *shape), name=f"takeoff-{part}-{name}-{token}",
