@@ -149,10 +149,11 @@ def test_unknown_engine_fails_before_any_job_starts(workdir: Path) -> None:
 
 
 def _sweep_args(workdir: Path, name: str) -> list[str]:
-    # One worker and eight jobs: the tests interrupt the sweep once a given number of
-    # runs is done (not after a sleep), long before the last job.
+    # One worker and eight jobs of one run each: the tests interrupt the sweep once a given
+    # number of runs is done (not after a sleep), long before the last job. (With batches
+    # sized automatically, one batch could hold every run: done all at once, nothing to stop.)
     return ["-m", "+experiment=story", "seeds=2", "cycles=150", "seed=range(0,8)", "engine=numpy",
-            f"hydra.sweep.dir={workdir}/{name}", "hydra.launcher.n_workers=1"]
+            f"hydra.sweep.dir={workdir}/{name}", "hydra.launcher.n_workers=1", "hydra.launcher.batch_size=1"]
 
 
 def _done(store: Path) -> int:
