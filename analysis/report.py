@@ -133,8 +133,9 @@ def write_report(
     params = params[[p for p in params.columns if not ds[p].attrs.get(DESIGN_PARAMETER)]]
     guards = {rid: config_value(configs.get(rid, {}), "loop.guard.mode", "unknown") for rid in params.index}
     design = variants.design(params, replicates=replicates, guard_modes=guards)
-    labels = [design.label(r) for r in params.index]
-    summary, curves, by_variant = summarize(ds, labels=labels, progress=progress, analysis=analysis)
+    labels = design.runs["variant"].reindex(params.index).astype(str).tolist()  # design.label, per run
+    summary, curves, by_variant = summarize(ds, labels=labels, progress=progress, analysis=analysis,
+                                            configs=configs)
     summary.insert(summary.columns.get_loc("variant") + 1, "guard", summary["run_id"].map(guards))
     table = sweep.variant_table(summary, order=design.variants)
     shown = variants.most_different(

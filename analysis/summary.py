@@ -123,6 +123,7 @@ def summarize(
     labels: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     analysis: xr.Dataset | None = None,
+    configs: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
@@ -140,6 +141,9 @@ def summarize(
         holds by the current analysis code are read from it
         (:mod:`analysis.stored`), without loading their trajectories; the
         others, and every run when None, are analysed from their trajectories.
+    configs
+        Each run's config by run id, when the caller has read them already
+        (default :func:`run_configs`).
 
     Returns
     -------
@@ -151,7 +155,7 @@ def summarize(
 
     params = run_parameters(ds)
     labels = variant_labels(ds) if labels is None else labels
-    configs = run_configs(ds)
+    configs = run_configs(ds) if configs is None else configs
     rows: list[dict[str, Any]] = []
     curves: dict[int, RunCurves] = {}
     by_variant: dict[str, VariantCurves] = {}
