@@ -179,6 +179,9 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     connecting: Future[Connection] | None = None
     try:
         params = _params(launcher)
+        # The first job is checked before any cluster starts: a mistake common to every job
+        # (most are) then fails at once, with no cluster to start and close (seconds to minutes).
+        compose_jobs(launcher, job_overrides[:1], initial_job_idx)
         connecting = _connect_in_background(params)
         specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
         store = results.SweepStore(specs[0].store) if specs else None
