@@ -1,13 +1,56 @@
-"""``takeoff-report STORE --out DIR``: analyse a sweep store and write the report."""
+"""``takeoff-report STORE --out DIR``: analyse a sweep store and write the report.
+
+Exit codes: 0 the report is written (runs left out are stated on its first
+line); 2 a user's mistake (a path that is not a store, an ``--out`` that cannot
+be written), one line, nothing written; 3 not every run is done: under
+``--verify`` or ``--strict``, or when no run is left to analyse.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
-import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from results.store import SweepStore
+
+#: Exit codes (DESIGN section 3, "Verify").
+EXIT_OK, EXIT_USAGE, EXIT_NOT_DONE = 0, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="takeoff-report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
+    parser.add_argument("--out", default="report", help="output directory (default: report)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--verify", action="store_true",
+                        help="read every chunk of every run and print each run's status "
+                             "(done, failed, damaged, incomplete, missing); exit 3 unless all are done")
+    parser.add_argument(
+        "--replicate",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a parameter that replicates runs (pooled into its variant, like run.seed); repeatable",
+    )
+    parser.add_argument(
+        "--phase", metavar="X,Y", help="draw the phase diagram of this pair of parameters only"
+    )
+    parser.add_argument("--scenario", default=None, metavar="EXPR",
+                        help="design stores: the condition over per-run outputs that scenario discovery "
+                             "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
+    parser.add_argument("--reanalyse", action="store_true",
+                        help="analyse every run from its trajectories, even where the store holds its "
+                             "analysis by the current analysis code")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 3 when any run is not done, also when none is left to analyse")
+    return parser
 
 
 def out_problem(out: Path) -> str | None:
@@ -35,92 +78,167 @@ def out_problem(out: Path) -> str | None:
     return None
 
 
+def _fail(message: str) -> int:
+    print(f"takeoff-report: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="takeoff-report", description=__doc__)
-    parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
-    parser.add_argument("--out", default="report", help="output directory (default: report)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--replicate",
-        action="append",
-        default=[],
-        metavar="KEY",
-        help="a parameter that replicates runs (pooled into its variant, like run.seed); repeatable",
-    )
-    parser.add_argument(
-        "--phase", metavar="X,Y", help="draw the phase diagram of this pair of parameters only"
-    )
-    parser.add_argument("--scenario", default=None, metavar="EXPR",
-                        help="design stores: the condition over per-run outputs that scenario discovery "
-                             "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
-    parser.add_argument("--reanalyse", action="store_true",
-                        help="analyse every run from its trajectories, even where the store holds its "
-                             "analysis by the current analysis code")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     from analysis import sensitivity
 
     try:
         sensitivity.check_scenario(args.scenario or sensitivity.DEFAULT_SCENARIO)
     except sensitivity.ScenarioError as err:
-        print(f"takeoff-report: {err}", file=sys.stderr)
-        return 2
+        return _fail(str(err))
     phase = tuple(args.phase.split(",")) if args.phase else None
     if phase is not None and (len(phase) != 2 or not all(phase) or phase[0] == phase[1]):
-        print(f"takeoff-report: --phase {args.phase!r}: give two different parameters as X,Y",
-              file=sys.stderr)
-        return 2
+        return _fail(f"--phase {args.phase!r}: give two different parameters as X,Y")
 
     import results
-    from analysis.report import write_report
+    from results.verify import store_statuses
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
-            ds = results.open_sweep(args.store)
-        for warning in caught:  # never hidden: how many runs are left out (issue 11, item 3)
-            print(f"takeoff-report: warning: {warning.message}", file=sys.stderr)
-        failed = results.failures(args.store)
-        if args.scenario is not None and sensitivity.load_design(args.store) is None:
-            print(f"takeoff-report: --scenario needs a store written by a design sweep "
-                  f"(hydra/sweeper=design); {args.store} holds none", file=sys.stderr)
-            return 2
+        store = results.SweepStore(args.store, create=False)
+        if args.verify:
+            return _verify(store.url)
+        if args.scenario is not None and sensitivity.load_design(store.url) is None:
+            return _fail(f"--scenario needs a store written by a design sweep (hydra/sweeper=design); "
+                         f"{args.store} holds none")
+        statuses = store_statuses(store)
     except results.StoreError as err:
-        print(f"takeoff-report: {err}", file=sys.stderr)
-        return 2
-    problem = _check_keys(ds, args.replicate, phase) or out_problem(Path(args.out))
+        return _fail(str(err))
+    return _report(store, statuses, Path(args.out), quiet=args.quiet, strict=args.strict,
+                   scenario=args.scenario or sensitivity.DEFAULT_SCENARIO, replicates=args.replicate,
+                   phase=phase, reanalyse=args.reanalyse)
+
+
+def _verify(url: str) -> int:
+    import pandas as pd
+
+    import results
+    from results.verify import DONE, left_out_line, status_counts
+
+    table = results.verify(url)
+    if len(table):
+        widths = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in table.columns}
+        left = {c: (lambda v, w=widths[c]: f"{v!s:<{w}}") for c in table.columns}
+        with pd.option_context("display.max_rows", None, "display.max_colwidth", None, "display.width", None):
+            print(table.to_string(index=False, formatters=left, justify="left"))
+    else:
+        print("the store knows no run")
+    counts = status_counts(table["status"])
+    print(left_out_line(counts.pop(DONE, 0), counts).replace("analysed", "done"))
+    return EXIT_OK if (table["status"] == DONE).all() else EXIT_NOT_DONE
+
+
+def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], out: Path, *, quiet: bool,
+            strict: bool, scenario: str, replicates: list[str], phase: tuple[str, ...] | None,
+            reanalyse: bool) -> int:
+    """Analyse the sound runs, leave out (and count) every other run, write the report."""
+    import warnings
+
+    import pandas as pd
+    from tqdm import tqdm
+
+    from analysis.report import write_report
+    from results import schema
+    from results.store import StoreError
+    from results.sweep import open_sweep
+    from results.verify import DAMAGED, DONE, STATUSES, DamagedRunError, left_out_line, status_counts
+
+    def order(row: dict[str, str]) -> tuple[int, str]:
+        return (STATUSES.index(row["status"]) if row["status"] in STATUSES else len(STATUSES), row["run_id"])
+
+    ds = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            ds = open_sweep(store.url)
+        except StoreError:
+            ds = None  # no run is left to analyse: every run is accounted for below
+    for warning in caught:  # never hidden: which runs are damaged, how many are left out
+        print(f"takeoff-report: warning: {warning.message}", file=sys.stderr)
+    left: dict[str, dict[str, str]] = {
+        rid: {"run_id": rid, "status": status, "reason": reason, "overrides": " ".join(overrides)}
+        for rid, (status, reason, overrides) in statuses.items() if status != DONE}
+    if ds is None and not left:
+        return _fail(f"the store {store.url!r} holds no run (nothing planned, written or failed); "
+                     f"give the path of a store a sweep has written to")
+    problem = (_check_keys(ds, replicates, phase) if ds is not None else None) or out_problem(out)
     if problem is not None:
-        print(f"takeoff-report: {problem}", file=sys.stderr)
-        return 2
-    analysis = None if args.reanalyse else _stored_analysis(args.store)
-    if analysis is not None:
+        return _fail(problem)
+    pair = (phase[0], phase[1]) if phase is not None else None
+    analysis = None if reanalyse or ds is None else _stored_analysis(store.url, ())
+    if analysis is not None and ds is not None:
         from analysis.stored import fresh_runs
 
         stale = int((~fresh_runs(ds, analysis)).sum())
         if stale:
             print(f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
                   f"(older code, or none stored): analysed again from their trajectories")
-    from tqdm import tqdm
-
-    with tqdm(total=ds.sizes["run"], desc="runs", unit="run", disable=args.quiet or None) as bar:
-        written = write_report(ds, Path(args.out), failures=failed, progress=bar.update,
-                               replicates=args.replicate, phase=phase,
-                               scenario=args.scenario or sensitivity.DEFAULT_SCENARIO, analysis=analysis)
-    if len(failed):
-        print(f"{len(failed)} failed run{'' if len(failed) == 1 else 's'} (left out of the analysis):")
-        for _, row in failed.iterrows():
-            print(f"  {row['run_id']}  {row['overrides']}  {row['error']}")
+    written: dict[str, Any] | None = None
+    excluded: set[str] = set()
+    while ds is not None and ds.sizes[schema.RUN]:
+        line = left_out_line(ds.sizes[schema.RUN], status_counts(r["status"] for r in left.values()))
+        table = pd.DataFrame(sorted(left.values(), key=order),
+                             columns=["run_id", "status", "reason", "overrides"])
+        try:
+            with tqdm(total=ds.sizes[schema.RUN], desc="runs", unit="run", disable=quiet or None) as bar:
+                written = write_report(ds, out, failures=table, progress=bar.update, preface=line,
+                                       scenario=scenario, replicates=replicates, phase=pair,
+                                       analysis=analysis)
+            break
+        except DamagedRunError as err:  # a chunk failed its checksum: leave its runs out, start again
+            print(f"takeoff-report: warning: {err}", file=sys.stderr)
+            given = {str(r): o for r, o in zip(ds[schema.RUN_ID].values, _overrides(ds), strict=True)}
+            new = [rid for rid in err.run_ids if rid in given and rid not in excluded]
+            if not new:
+                raise
+            for rid in new:
+                left[rid] = {"run_id": rid, "status": DAMAGED, "reason": err.reason, "overrides": given[rid]}
+            excluded.update(new)
+            # Opened afresh without them: a block of the old sweep would read them again.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # printed above already
+                try:
+                    ds = open_sweep(store.url, exclude=excluded)
+                except StoreError:
+                    ds = None
+            if analysis is not None:
+                analysis = _stored_analysis(store.url, excluded)
+        except OSError as err:
+            return _fail(f"cannot write the report into {str(out)!r}: {err.strerror or err}")
+    analysed = 0 if written is None or ds is None else ds.sizes[schema.RUN]
+    print(left_out_line(analysed, status_counts(r["status"] for r in left.values())))
+    for row in sorted(left.values(), key=order):
+        print(f"  {row['status']:<10} {row['run_id']}  {row['overrides'] or '(no overrides)'}"
+              + (f"  {row['reason']}" if row["reason"] else ""))
+    if written is None:
+        print(f"takeoff-report: no run of {store.url} is left to analyse; no report written "
+              f"(see takeoff-report {store.url} --verify)", file=sys.stderr)
+        return EXIT_NOT_DONE
     print(written["text"])
     print(f"report: {Path(written['report']).resolve()}")
-    return 0
+    return EXIT_NOT_DONE if strict and left else EXIT_OK
 
 
-def _stored_analysis(store: str) -> Any:
+def _overrides(ds: Any) -> list[str]:
+    import json
+
+    from results import schema
+
+    given = json.loads(ds.attrs.get("overrides", "{}"))
+    return [" ".join(given.get(str(r), ())) for r in ds[schema.RUN_ID].values]
+
+
+def _stored_analysis(store: str, exclude: Collection[str]) -> Any:
     """Return the analysis the jobs stored (``results.open_analysis``), or None where there is none."""
     import results
 
     try:
-        analysis = results.open_analysis(store)
+        analysis = results.open_analysis(store, exclude=exclude)
     except results.StoreError:
         return None
     return analysis if "regime" in analysis else None

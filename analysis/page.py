@@ -84,7 +84,7 @@ def render(
     csvs
         CSV file name -> what it holds.
     failures
-        Failed runs, if any.
+        Runs left out (failed, damaged, incomplete, missing), if any.
     """
     esc = html.escape
     parts = [
@@ -109,7 +109,7 @@ def render(
         table_html(pd.DataFrame(REGIMES, columns=["regime", "growth law", "what it means"]), index=False),
     ]
     if failures is not None and len(failures):
-        parts += ["<h2>Failed runs</h2>", table_html(failures, index=False)]
+        parts += ["<h2>Runs left out</h2>", table_html(failures, index=False)]
     parts += ["<h2>Columns</h2>", table_html(columns, index=False), "<h2>Files</h2><ul>"]
     parts += [f"<li><a href='{esc(name)}'>{esc(name)}</a>: {esc(what)}</li>" for name, what in csvs.items()]
     parts.append("</ul></body></html>")

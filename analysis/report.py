@@ -81,6 +81,7 @@ def write_report(
     inspect: FigureHook | None = None,
     scenario: str = DEFAULT_SCENARIO,
     analysis: xr.Dataset | None = None,
+    preface: str = "",
 ) -> dict[str, Any]:
     """Analyse a sweep and write summary.csv, variants.csv, columns.csv, figures and report.html.
 
@@ -92,7 +93,8 @@ def write_report(
         Output directory (created). Files of an earlier report there are
         replaced or removed; nothing else is touched.
     failures
-        Failed runs to list in the report (``results.failures``).
+        Runs left out, to list in the report (``results.failures``, or the
+        rows of ``results.verify`` that are not done).
     progress
         Called with 1 after each run is analysed.
     replicates
@@ -109,6 +111,9 @@ def write_report(
         The analysis the jobs stored (``results.open_analysis``): read for the
         runs it holds by the current analysis code, so their trajectories are
         not loaded; None analyses every run from its trajectories.
+    preface
+        The report's first line (``takeoff-report`` states there how many runs
+        it analysed and left out, per status).
 
     Returns
     -------
@@ -216,10 +221,10 @@ def write_report(
         if (out / name).is_file() and (out / name).stat().st_mtime >= started - 1:
             csvs[name] = what
             written.append(name)
-    text = summary_text(summary, table, failures, design)
+    text = summary_text(summary, table, None if preface else failures, design)
     if design_lines:
         text += "\n" + "\n".join(design_lines)
-    header = _header(ds, design, left_out)
+    header = ([html.escape(preface)] if preface else []) + _header(ds, design, left_out)
     absent = {
         "phase.png": "No phase diagram: no design parameter takes more than one value (replicates pooled).",
         "guard_survival.png": "No guard survival figure: no variant has a guard (loop.guard.mode=none).",

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: The statuses, from the one that wins when several facts hold for a run.
-DONE, RUNNING, INCOMPLETE, FAILED, MISSING = "done", "running", "incomplete", "failed", "missing"
-STATUSES = (DONE, RUNNING, INCOMPLETE, FAILED, MISSING)
+DONE, RUNNING, DAMAGED, INCOMPLETE, FAILED, MISSING = (
+    "done", "running", "damaged", "incomplete", "failed", "missing")
+STATUSES = (DONE, RUNNING, DAMAGED, INCOMPLETE, FAILED, MISSING)
 
 
 @dataclass
@@ -33,6 +34,10 @@ class Facts:
         Runs held by a live claim (a sweep is computing them).
     incomplete
         Runs in a temporary group whose writer's claim is dead (a writer died mid-write).
+    damaged
+        Runs published in a group whose structure is broken (a chunk, the group
+        or its metadata deleted, a file truncated or emptied), with what is
+        broken (:mod:`results.integrity`). Such a run is not in ``done``.
     """
 
     planned: dict[str, list[str]] = field(default_factory=dict)
@@ -40,12 +45,14 @@ class Facts:
     failed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     incomplete: set[str] = field(default_factory=set)
+    damaged: dict[str, str] = field(default_factory=dict)
 
 
 def classify(facts: Facts) -> dict[str, str]:
     """Return each known run's status.
 
-    ``done`` (published), else ``running`` (claimed by a live sweep), else
+    ``done`` (published, structure sound), else ``running`` (claimed by a live
+    sweep), else ``damaged`` (published, structure broken), else
     ``incomplete`` (its writer died while writing it), else ``failed`` (a
     failure record), else ``missing`` (planned and none of the above).
 
@@ -55,13 +62,15 @@ def classify(facts: Facts) -> dict[str, str]:
     {'a': 'done', 'b': 'missing'}
     """
     known = {**dict.fromkeys(facts.planned), **dict.fromkeys(facts.failed), **dict.fromkeys(facts.incomplete),
-             **dict.fromkeys(facts.running), **dict.fromkeys(facts.done)}
+             **dict.fromkeys(facts.damaged), **dict.fromkeys(facts.running), **dict.fromkeys(facts.done)}
     out: dict[str, str] = {}
     for rid in known:
         if rid in facts.done:
             out[rid] = DONE
         elif rid in facts.running:
             out[rid] = RUNNING
+        elif rid in facts.damaged:
+            out[rid] = DAMAGED
         elif rid in facts.incomplete:
             out[rid] = INCOMPLETE
         elif rid in facts.failed:

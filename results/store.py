@@ -49,6 +49,7 @@ from results import batch as batches
 from results import schema
 from results.batch import RunRecord
 from results.claims import STALE_S, Holder, is_alive
+from results.integrity import file_sizes, group_problem
 from results.provenance import git_state, now, package_version
 from results.status import Facts, classify
 
@@ -385,8 +386,13 @@ class SweepStore:
         return self.write_batch([record])[0]
 
     def _publish(self, name: str, tmp: str, run_ids: Sequence[str]) -> bool:
-        """Make a fully written batch visible; the first writer of a batch wins."""
-        marker = {"runs": sorted(run_ids)}
+        """Make a fully written batch visible; the first writer of a batch wins.
+
+        The done marker records the size of every file of the group, which
+        :meth:`broken_groups` compares with what is there.
+        """
+        marker = {"runs": sorted(run_ids),
+                  "sizes": file_sizes(self.fs, self._path(BATCHES, tmp), local=self.local)}
         if self.local:
             try:
                 os.rename(self._path(BATCHES, tmp), self._path(BATCHES, name))
@@ -458,6 +464,35 @@ class SweepStore:
             if self.fs.exists(path):
                 self.fs.rm(path)
         return removed | wanted
+
+    def remove_broken(self, run_ids: Sequence[str]) -> list[str]:
+        """Remove the broken groups holding ``run_ids`` and their done markers, so the runs can be rewritten.
+
+        Only groups :meth:`broken_groups` finds broken are removed (the store
+        wrote them, so it may); the other runs of those groups are rewritten
+        too when their sweep is rerun. Call under :meth:`lock`.
+
+        Returns
+        -------
+        list of str
+            The paths removed, relative to the store.
+        """
+        self.check_writable()
+        wanted = set(run_ids)
+        markers = self._markers()
+        removed = []
+        for name, (_, ids, _) in self.broken_groups().items():
+            if not wanted & set(ids):
+                continue
+            group = str(markers.get(name, {}).get("group", name))
+            for sub, node in ((BATCHES, group), (DONE, name)):
+                if self.fs.exists(self._path(sub, node)):
+                    self.fs.rm(self._path(sub, node), recursive=True)
+                    removed.append(f"{sub}/{node}")
+        if removed:
+            log.info("removed %d broken groups and markers from %s to rewrite their runs",
+                     len(removed), self.url)
+        return removed
 
     # -- claims and leftovers --------------------------------------------------------------
     @contextlib.contextmanager
@@ -720,20 +755,93 @@ class SweepStore:
                 continue
         return out
 
-    def facts(self, entries: Mapping[str, Mapping[str, Any]] | None = None) -> Facts:
+    def facts(self, entries: Mapping[str, Mapping[str, Any]] | None = None,
+              broken: Mapping[str, tuple[str, list[str], list[list[str]]]] | None = None) -> Facts:
         """Return what the store holds about its runs (see :mod:`results.status`).
 
-        ``entries``: what :meth:`index` returned, if the caller has it already.
+        ``entries``: what :meth:`index` returned, and ``broken``: what
+        :meth:`broken_groups` returned, if the caller has them already.
         """
         live = self.live_claims()
-        done = {rid: name for rid, (name, _) in self.locations(entries).items()}
+        entries = self.index() if entries is None else entries
+        broken = self.broken_groups(entries) if broken is None else broken
+        sound = {name: entry for name, entry in entries.items() if name not in broken}
+        done = {rid: name for rid, (name, _) in self.locations(sound).items()}
+        damaged = {rid: reason for reason, ids, _ in broken.values() for rid in ids if rid not in done}
         return Facts(
             planned=self.planned_runs(),
             done=done,
             failed=self.failed_runs(set(done)),
             running={r for rec in live.values() for r in rec.get("runs", [])},
             incomplete=self._incomplete(live),
+            damaged=damaged,
         )
+
+    def _markers(self) -> dict[str, dict[str, Any]]:
+        """Return the done markers by batch name (a v1 marker holds only its run id)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in self._names(DONE):
+            if name.startswith(TMP):
+                continue
+            path = self._path(DONE, name)
+            try:
+                text = self.fs.cat_file(path).decode()
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                marker = json.loads(text)
+            except ValueError:
+                marker = None
+            out[name] = marker if isinstance(marker, dict) else {"group": name, "runs": [name]}
+        return out
+
+    def broken_groups(self, entries: Mapping[str, Mapping[str, Any]] | None = None
+                      ) -> dict[str, tuple[str, list[str], list[list[str]]]]:
+        """Return the published groups whose structure is broken, without reading a chunk.
+
+        A group is broken when its done marker is there but the group or its
+        ``zarr.json`` is not, or when :func:`results.integrity.group_problem`
+        finds a file missing, empty or of another size than was written.
+
+        Parameters
+        ----------
+        entries
+            What :meth:`index` returned, if the caller has it already.
+
+        Returns
+        -------
+        dict
+            Batch name -> (what is broken, its run ids, their overrides).
+
+        Examples
+        --------
+        >>> SweepStore("results.zarr").broken_groups()  # doctest: +SKIP
+        {'5e0c...': ('batches/5e0c.../trajectory-seed_cycle-float32/c.0.0.0.0 is missing', [...], [...])}
+        """
+        entries = self.index() if entries is None else entries
+        markers = self._markers()
+        planned = self.planned_runs()
+        out: dict[str, tuple[str, list[str], list[list[str]]]] = {}
+        for name, marker in markers.items():
+            if name in entries:
+                continue
+            sub = RUNS if self.version == 1 else BATCHES
+            ids = [str(r) for r in marker.get("runs", [])]
+            out[name] = (f"its group {sub}/{marker.get('group', name)} is gone or has no readable zarr.json, "
+                         f"though its done marker is there", ids, [list(planned.get(r, [])) for r in ids])
+        cache: dict[bytes, list[str]] = {}
+        for name, entry in entries.items():
+            v1 = bool(entry.get("v1"))
+            group = f"{RUNS if v1 else BATCHES}/{entry.get('group', name)}"
+            arrays = ([*schema.VARIABLES, schema.SEED, schema.CYCLE, schema.DOMAIN] if v1
+                      else list(entry["arrays"]))
+            sizes = None if v1 else markers.get(name, {}).get("sizes")
+            problem = group_problem(self.fs, self._path(group), arrays, local=self.local, label=group,
+                                    sizes=sizes, keys_cache=cache)
+            if problem is not None:
+                runs = entry["runs"]
+                out[name] = (problem, list(runs["run_id"]), [list(o) for o in runs.get("overrides", [])])
+        return out
 
     def status(self, entries: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
         """Return each run's status: ``done``, ``running``, ``incomplete``, ``failed`` or ``missing``.

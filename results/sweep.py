@@ -18,7 +18,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,9 @@ import xarray as xr
 
 from results import batch, schema
 from results.provenance import config_value
+from results.status import classify
 from results.store import BATCHES, RUNS, StoreError, SweepStore
+from results.verify import DamagedRunError, damaged
 
 #: Elements of one block of a lazy variable (runs are grouped into blocks of about this size).
 BLOCK_ELEMENTS = 1 << 22
@@ -85,6 +87,7 @@ class _Group:
     v1: bool
     index: tuple[np.ndarray, ...] | None  # where the group's grid sits on the sweep's; None: same grid
     run_ids: tuple[str, ...]
+    overrides: tuple[tuple[str, ...], ...]  # of each run, to name a damaged one
     width: int = 1  # variables in the stacked array
 
 
@@ -150,10 +153,24 @@ class _LazyVariable:
                 return whole[:, g.variable].astype(self.dtype, copy=False)
             rows = batch.read_rows(g.url, g.array, positions.tolist(), g.variable)
             return rows.astype(self.dtype, copy=False)
-        except Exception as err:
-            ids = [g.run_ids[p] for p in positions] if not g.v1 else list(g.run_ids)
-            raise StoreError(f"cannot read {self.name!r} of runs {ids} from {g.url}: "
-                             f"{type(err).__name__}: {err}") from err
+        except Exception as err:  # whatever zarr or a codec raise (a bad checksum), name the runs
+            raise self._damaged(g, positions, f"reading {self.name!r} failed", err) from err
+
+    def _damaged(self, g: _Group, positions: np.ndarray, what: str,
+                 err: BaseException | None = None) -> DamagedRunError:
+        where = range(len(g.run_ids)) if g.v1 else positions.tolist()
+        ids = [g.run_ids[p] for p in where]
+        return damaged(ids, {g.run_ids[p]: g.overrides[p] for p in where}, what, err)
+
+    def _checked(self, g: _Group, positions: np.ndarray) -> np.ndarray:
+        """Read runs of a group; infinity, which the store never holds, means changed bytes."""
+        values = self._read(g, positions)
+        if values.dtype.kind == "f" and np.isinf(values).any():
+            bad = np.isinf(values).reshape(len(values), -1).any(axis=1)
+            raise self._damaged(g, positions[bad] if not g.v1 else positions,
+                                f"{self.name!r} holds infinity, which the store never holds "
+                                f"(its bytes changed)")
+        return values
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
@@ -168,7 +185,7 @@ class _LazyVariable:
             g = self.groups[int(gi)]
             if g.array is None and not g.v1:
                 continue  # this group does not hold the variable: fill
-            values = self._read(g, self.position[selected[rows]])
+            values = self._checked(g, self.position[selected[rows]])
             if g.index is None:
                 out[rows] = values
             else:
@@ -262,7 +279,10 @@ def _lazy(store: SweepStore, entries: Mapping[str, Mapping[str, Any]], part: str
                     array, variable, width = aname, spec["variables"].index(name), len(spec["variables"])
             v1 = bool(entry.get("v1")) and part == batch.TRAJECTORY
             url = store.url_of(RUNS if entry.get("v1") else BATCHES, entry.get("group", gname))
-            groups.append(_Group(url, array, variable, v1, index, tuple(entry["runs"]["run_id"]), width))
+            ids_of = tuple(entry["runs"]["run_id"])
+            given = entry["runs"].get("overrides") or [[]] * len(ids_of)
+            groups.append(_Group(url, array, variable, v1, index, ids_of, tuple(tuple(o) for o in given),
+                                 width))
         fill = schema.VARIABLES[name].fill if part == batch.TRAJECTORY else _fill(dtype)
         lazy = _LazyVariable(name, dims, dtype, fill, shape, groups, runs.group_of_run, runs.position, cache)
         per_run = max(1, math.prod(shape))
@@ -273,34 +293,47 @@ def _lazy(store: SweepStore, entries: Mapping[str, Mapping[str, Any]], part: str
     return out
 
 
-def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool) -> xr.Dataset:
+def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
+          exclude: Collection[str] = ()) -> xr.Dataset:
     # Opening 10^5 runs makes millions of small objects that all stay alive: the garbage
     # collector's full passes over them cost more than the opening itself (about 2x).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _open_sweep(path_or_url, part, warn=warn)
+        return _open_sweep(path_or_url, part, warn=warn, exclude=exclude)
     finally:
         if enabled:
             gc.enable()
 
 
-def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool) -> xr.Dataset:
+def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
+                exclude: Collection[str] = ()) -> xr.Dataset:
     store = SweepStore(path_or_url, create=False)
     entries = store.index()
+    broken = store.broken_groups(entries)
+    entries = {name: entry for name, entry in entries.items() if name not in broken}
     runs = _plan(entries)
+    if exclude:  # runs found damaged on read: their blocks must not be read again
+        keep = ~np.isin(runs.ids.astype(str), np.asarray(list(exclude), dtype=str))
+        runs = _Runs(runs.ids[keep], runs.group_of_run[keep], runs.position[keep], runs.names)
     ids = runs.ids.tolist()
     if warn or not ids:
-        statuses = store.status(entries)
-        left = {s: sum(1 for v in statuses.values() if v == s) for s in ("failed", "incomplete", "missing")}
+        statuses = classify(store.facts(entries, broken))
+        left = {s: sum(1 for v in statuses.values() if v == s)
+                for s in ("failed", "damaged", "incomplete", "missing", "running")}
         if not ids:
-            raise StoreError(f"the store {store.url!r} holds no complete run "
-                             f"({left['failed']} failed, {left['incomplete']} incomplete)")
+            raise StoreError(f"the store {store.url!r} holds no complete run ("
+                             + ", ".join(f"{n} {s}" for s, n in left.items()) + ")")
+        for reason, rids, overrides in broken.values():
+            for rid, given in zip(rids, overrides or [[]] * len(rids), strict=False):
+                if rid not in ids:
+                    warnings.warn(f"{store.url}: left out damaged run {rid} "
+                                  f"({' '.join(given) or 'no overrides'}): {reason}",
+                                  UserWarning, stacklevel=4)
         if any(left.values()):
-            missing = f", {left['missing']} missing" if left["missing"] else ""
-            warnings.warn(f"{store.url}: {left['failed']} failed and {left['incomplete']} incomplete runs "
-                          f"left out{missing} ({len(ids)} complete); see results.failures({store.url!r})",
-                          UserWarning, stacklevel=4)
+            counts = ", ".join(f"{n} {s}" for s, n in left.items() if n)
+            warnings.warn(f"{store.url}: {sum(left.values())} runs left out ({counts}; {len(ids)} complete); "
+                          f"see takeoff-report {store.url} --verify", UserWarning, stacklevel=4)
     used = [entries[n] for n in runs.names]
     grid = {
         schema.SEED: _union([e["coords"][schema.SEED] for e in used], sort=True),
@@ -356,13 +389,16 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool) -
     return ds
 
 
-def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
+def open_sweep(path_or_url: str | os.PathLike[str], *, exclude: Collection[str] = ()) -> xr.Dataset:
     """Open every complete run of a sweep store as one lazy Dataset.
 
     Parameters
     ----------
     path_or_url
         A store written by takeoff: a local path or an fsspec URL.
+    exclude
+        Run ids to leave out (runs found damaged when read, see
+        :class:`results.DamagedRunError`).
 
     Returns
     -------
@@ -393,18 +429,20 @@ def open_sweep(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     >>> ds = open_sweep("multirun/2026-11-24/10-00-00/results.zarr")  # doctest: +SKIP
     >>> ds.score.mean(["seed", "domain"]).groupby("loop.guard.mode").mean()  # doctest: +SKIP
     """
-    ds = _open(path_or_url, batch.TRAJECTORY, warn=True)
+    ds = _open(path_or_url, batch.TRAJECTORY, warn=True, exclude=exclude)
     schema.validate(ds, with_run=True)
     return ds
 
 
-def open_analysis(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
+def open_analysis(path_or_url: str | os.PathLike[str], *, exclude: Collection[str] = ()) -> xr.Dataset:
     """Open the analysis the jobs wrote with their runs, lazily: per world and per run curve means.
 
     Parameters
     ----------
     path_or_url
         A store written by takeoff (schema v2; a v1 store holds no analysis).
+    exclude
+        Run ids to leave out, as in :func:`open_sweep`.
 
     Returns
     -------
@@ -418,8 +456,8 @@ def open_analysis(path_or_url: str | os.PathLike[str]) -> xr.Dataset:
     --------
     >>> open_analysis("results.zarr")["regime"].to_pandas()  # doctest: +SKIP
     """
-    ds = _open(path_or_url, batch.ANALYSIS, warn=False)
-    curves = _open(path_or_url, batch.CURVES, warn=False)
+    ds = _open(path_or_url, batch.ANALYSIS, warn=False, exclude=exclude)
+    curves = _open(path_or_url, batch.CURVES, warn=False, exclude=exclude)
     # Both share the run coordinates; the curves add ``cycle``.
     return ds.merge(curves[list(curves.data_vars)], compat="override", join="outer",
                     combine_attrs="override")

@@ -301,6 +301,10 @@ def _claim(store: results.SweepStore, specs: list[JobSpec], holder: Holder, *, r
     with store.lock():
         store.remove_leftovers()
         status = store.status()
+        damaged = [s.run_id for s in specs if status.get(s.run_id) == "damaged"]
+        if damaged:  # a broken group is replaced, never read: rewrite its runs (DESIGN section 3, "Verify")
+            store.remove_broken(damaged)
+            status = store.status()
         if rerun:
             # A forced rerun replaces the runs it recomputes; they are the store's own.
             store.forget([s.run_id for s in specs if status.get(s.run_id) != "running"])

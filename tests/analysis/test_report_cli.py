@@ -86,10 +86,14 @@ def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert report.returncode == 0, report.stderr
-    assert "1 failed and 0 incomplete runs left out" in report.stderr, report.stderr
-    assert "1 failed run (left out" in report.stdout and "injected fault" in report.stdout, report.stdout
+    assert report.stdout.startswith("1 runs analysed; 1 left out: 1 failed."), report.stdout
+    assert "injected fault" in report.stdout, report.stdout
     assert len(pd.read_csv(tmp_path / "report" / "summary.csv")) == 2
-    assert "Failed runs" in (tmp_path / "report" / "report.html").read_text()
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<p>1 runs analysed; 1 left out: 1 failed.</p>" in page and "Runs left out" in page
+    strict = run("takeoff-report", f"{tmp_path}/sweep/results.zarr", "--out", f"{tmp_path}/report2",
+                 "--quiet", "--strict", cwd=tmp_path)
+    assert strict.returncode == 3, strict.stdout + strict.stderr
 
 
 @pytest.mark.parametrize("kind", ["empty", "foreign", "missing"])

@@ -154,7 +154,7 @@ def test_failed_and_incomplete_runs_are_left_out_with_a_warning(tmp_path):
     write_group(store.url_of(BATCHES, f".tmp-{'9' * 16}-{NO_CLAIM}-{uuid.uuid4().hex[:8]}"), [record],
                 group_attributes([record], "now"))
     assert store.status()[record.run_id] == "incomplete"
-    with pytest.warns(UserWarning, match="1 failed and 1 incomplete runs left out"):
+    with pytest.warns(UserWarning, match=r"2 runs left out \(1 failed, 1 incomplete; 3 complete\)"):
         sweep = results.open_sweep(url)
     assert sorted(sweep.run_id.values) == sorted(ids)
     table = results.failures(url)
@@ -368,8 +368,9 @@ def test_a_flipped_byte_is_an_error_naming_the_run_never_a_number(tmp_path):
     data[100] ^= 0xFF
     shard.write_bytes(bytes(data))
     sweep = _quiet_open(url)
-    with pytest.raises(results.StoreError, match=rf"runs \['{rid}'\]"):
+    with pytest.raises(results.DamagedRunError, match=rf"run {rid} \(seed=3 .*checksum") as err:
         sweep["score"].values  # noqa: B018
+    assert err.value.run_ids == (rid,)
 
 
 def test_model_digest_is_a_coordinate_along_run(tmp_path):

@@ -1,0 +1,257 @@
+"""Damaged stores, through the command line: every run accounted for, never a wrong number.
+
+A real sweep is written once (``takeoff -m``); each test damages a copy of its
+store on disk the way issue 11 describes, then runs ``takeoff-report --verify``,
+``takeoff-report`` and ``takeoff-report --strict`` on it. The helpers
+(:func:`group_of`, :func:`chunk_of`) find a run's files from the store's own
+metadata, so the tests hold for either store layout (one group per run, or
+batches of runs with sharded arrays).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import results
+
+BIN = Path(sys.executable).parent
+GUARDS = ("none", "in_loop", "external")
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def explain(done: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+
+
+# -- finding a run's files --------------------------------------------------------------------
+def _groups(store: Path) -> list[Path]:
+    return sorted(p.parent for sub in ("runs", "batches") for p in store.glob(f"{sub}/*/zarr.json")
+                  if not p.parent.name.startswith(".tmp-"))
+
+
+def _runs_of(group: Path) -> list[str]:
+    attrs = json.loads((group / "zarr.json").read_text())["attributes"]
+    if "runs" in attrs:  # a batch of runs: its identity columns
+        runs = attrs["runs"]
+        return list(runs["run_id"]) if isinstance(runs, dict) else [r["run_id"] for r in runs]
+    return [attrs["run_id"]]
+
+
+def group_of(store: Path, rid: str) -> Path:
+    """Return the group that holds run ``rid``."""
+    for group in _groups(store):
+        if rid in _runs_of(group):
+            return group
+    raise AssertionError(f"no group of {store} holds run {rid}")
+
+
+def chunk_of(store: Path, rid: str, variable: str) -> Path:
+    """Return the chunk (or shard) file that holds ``variable`` of run ``rid``."""
+    group = group_of(store, rid)
+    if (group / variable).is_dir():
+        array = group / variable
+    else:
+        arrays = json.loads((group / "zarr.json").read_text())["attributes"]["arrays"]
+        array = group / next(name for name, spec in arrays.items() if variable in spec["variables"])
+    chunks = sorted(p for p in array.iterdir() if p.name != "zarr.json")
+    assert chunks, f"{array} holds no chunk"
+    return chunks[0]
+
+
+def first_run(store: Path) -> str:
+    """Return the run stored first in the first group (its data comes first in each chunk)."""
+    return _runs_of(_groups(store)[0])[0]
+
+
+# -- the damage ---------------------------------------------------------------------------------
+def delete_chunk(store: Path, rid: str) -> None:
+    chunk_of(store, rid, "ability").unlink()
+
+
+def flip_bytes(store: Path, rid: str) -> None:
+    path = chunk_of(store, rid, "ability")
+    data = bytearray(path.read_bytes())
+    start = min(16, len(data) // 4)
+    for i in range(start, min(start + 100, len(data))):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def delete_group(store: Path, rid: str) -> None:
+    shutil.rmtree(group_of(store, rid))
+
+
+def delete_group_metadata(store: Path, rid: str) -> None:
+    (group_of(store, rid) / "zarr.json").unlink()
+
+
+def truncate_chunk(store: Path, rid: str) -> None:
+    path = chunk_of(store, rid, "ability")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def empty_chunk(store: Path, rid: str) -> None:
+    chunk_of(store, rid, "score").write_bytes(b"")
+
+
+def infinity_through_zarr(store: Path, rid: str) -> None:
+    """Write +inf into the run's ability through zarr itself: every checksum stays valid."""
+    import zarr
+
+    group = group_of(store, rid)
+    array = chunk_of(store, rid, "ability").parent
+    data = zarr.open_array(str(array), mode="r+", zarr_format=3)
+    index = _runs_of(group).index(rid)
+    corner = (0,) * data.ndim if (group / "ability").is_dir() else (index,) + (0,) * (data.ndim - 1)
+    data[corner] = np.inf
+
+
+DAMAGE: dict[str, Callable[[Path, str], None]] = {
+    "delete_chunk": delete_chunk,
+    "flip_bytes": flip_bytes,
+    "delete_group": delete_group,
+    "delete_group_metadata": delete_group_metadata,
+    "truncate_chunk": truncate_chunk,
+    "empty_chunk": empty_chunk,
+    "infinity_through_zarr": infinity_through_zarr,
+}
+
+
+# -- a real sweep, and its report before any damage ---------------------------------------------
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("verify")
+    done = run("takeoff", "-m", "seeds=3", "cycles=40", f"loop.guard.mode={','.join(GUARDS)}",
+               f"hydra.sweep.dir={root}/sweep", "hydra.launcher.cluster=sync", "hydra.launcher.batch_size=1",
+               cwd=root)
+    assert done.returncode == 0, explain(done)
+    report = run("takeoff-report", f"{root}/sweep/results.zarr", "--out", f"{root}/report", "--quiet",
+                 "--strict", cwd=root)
+    assert report.returncode == 0, explain(report)
+    assert report.stdout.startswith("3 runs analysed; 0 left out."), report.stdout
+    return root
+
+
+def damaged_copy(sweep: Path, tmp_path: Path, *damages: str) -> tuple[Path, list[str]]:
+    """Copy the sweep's store and damage one run per damage, each in a group of its own."""
+    store = tmp_path / "results.zarr"
+    shutil.copytree(sweep / "sweep" / "results.zarr", store)
+    groups = _groups(store)
+    assert len(groups) >= len(damages), f"{len(damages)} damages need as many groups; there are {len(groups)}"
+    victims = [_runs_of(group)[0] for group in groups[: len(damages)]]
+    for damage, victim in zip(damages, victims, strict=True):
+        DAMAGE[damage](store, victim)
+    return store, victims
+
+
+def verify_table(store: Path, cwd: Path) -> dict[str, str]:
+    """Run ``takeoff-report STORE --verify``; return each run's status line, by run id (exit 3 asserted)."""
+    done = run("takeoff-report", str(store), "--verify", cwd=cwd)
+    assert done.returncode == 3, explain(done)
+    assert "Traceback" not in done.stderr, done.stderr
+    statuses = ("done", "damaged", "failed", "incomplete", "missing")
+    return {line.split()[0]: line for line in done.stdout.splitlines()
+            if len(line.split()) > 1 and line.split()[1] in statuses}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_run_is_named_and_never_read_as_numbers(sweep: Path, tmp_path: Path, damage: str) -> None:
+    store, (victim,) = damaged_copy(sweep, tmp_path, damage)
+    group = set(_runs_of(group_of(sweep / "sweep" / "results.zarr", victim)))
+    reading = damage in ("flip_bytes", "infinity_through_zarr")  # found only when the chunk is read
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = results.open_sweep(store)
+    named = [str(w.message) for w in caught if victim in str(w.message)]
+    if reading:
+        assert victim in ds.run_id.values.tolist(), "open_sweep is lazy: it reads no chunk"
+        with pytest.raises(results.DamagedRunError) as err:
+            ds.sel(run=ds.run_id == victim).load()  # every variable: the bad bytes may be another's
+        assert victim in err.value.run_ids and victim in str(err.value)
+        guard = str(ds["loop.guard.mode"].values[ds.run_id.values.tolist().index(victim)])
+        assert f"loop.guard.mode={guard}" in str(err.value), str(err.value)
+    else:
+        assert named and "damaged" in named[0], [str(w.message) for w in caught]
+        assert victim not in ds.run_id.values.tolist()
+    values = ds.ability.where(~ds.run_id.isin(list(group))).values if reading else ds.ability.values
+    assert not np.isinf(values).any()
+
+    rows = verify_table(store, tmp_path)
+    assert " damaged " in rows[victim], rows
+    hit = {rid for rid, line in rows.items() if " damaged " in line}
+    assert hit <= group, f"damage to one group spread to others: {hit - group}"
+    assert all(" done " in line for rid, line in rows.items() if rid not in hit), rows
+
+
+def test_report_leaves_out_damaged_runs_and_counts_them(sweep: Path, tmp_path: Path) -> None:
+    # One run whose chunk is deleted (found by open_sweep), one whose bytes fail their checksum
+    # (found while the report reads it): both left out, counted, and no number moves.
+    store, victims = damaged_copy(sweep, tmp_path, "delete_chunk", "flip_bytes")
+    out = tmp_path / "report"
+    report = run("takeoff-report", str(store), "--out", str(out), "--quiet", "--strict", cwd=tmp_path)
+    assert report.returncode == 3, explain(report)
+    first = report.stdout.splitlines()[0]
+    assert first == "1 runs analysed; 2 left out: 2 damaged.", report.stdout
+    assert all(v in report.stdout and v in report.stderr for v in victims), explain(report)
+    assert "Traceback" not in report.stderr, report.stderr
+    assert f"<p>{first}</p>" in (out / "report.html").read_text()
+    before = pd.read_csv(sweep / "report" / "summary.csv")
+    after = pd.read_csv(out / "summary.csv")
+    assert not set(victims) & set(after["run_id"])
+    expected = before[~before["run_id"].isin(victims)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after.drop(columns="variant"), expected.drop(columns="variant"))
+
+
+def test_killed_sweep_is_reported_incomplete(tmp_path: Path) -> None:
+    # Sync jobs run in the sweep's own process, one run per batch, in grid order: the fourth
+    # job kills it (fault.kill_worker), after three runs were written, with six planned.
+    killed = run("takeoff", "-m", "seeds=2", "cycles=30", "fault.kill_worker=false,true", "seed=0,1,2",
+                 f"hydra.sweep.dir={tmp_path}/sweep", "hydra.launcher.cluster=sync",
+                 "hydra.launcher.batch_size=1", cwd=tmp_path)
+    assert killed.returncode == -9, explain(killed)
+    store = tmp_path / "sweep" / "results.zarr"
+    out = tmp_path / "report"
+
+    report = run("takeoff-report", str(store), "--out", str(out), "--quiet", cwd=tmp_path)
+    assert report.returncode == 0, explain(report)
+    first = report.stdout.splitlines()[0]
+    assert first.startswith("3 runs analysed; 3 left out: "), report.stdout
+    assert first.endswith("3 missing.") or "incomplete" in first, report.stdout
+    assert "left out" in report.stderr, "the warning that the sweep is incomplete is not hidden"
+    assert f"<p>{first}</p>" in (out / "report.html").read_text()
+    assert len(pd.read_csv(out / "summary.csv")) == 3 * 2
+
+    strict = run("takeoff-report", str(store), "--out", str(out), "--quiet", "--strict", cwd=tmp_path)
+    assert strict.returncode == 3, explain(strict)
+    rows = verify_table(store, tmp_path)
+    assert len(rows) == 6 and sum(" done " in line for line in rows.values()) == 3, rows
+    left = [line.lower() for line in rows.values() if " done " not in line]
+    assert all("fault.kill_worker=true" in line for line in left), rows
+
+
+def test_rerunning_the_sweep_recomputes_a_damaged_run(sweep: Path, tmp_path: Path) -> None:
+    store, (victim,) = damaged_copy(sweep, tmp_path, "truncate_chunk")
+    rerun = run("takeoff", "-m", "seeds=3", "cycles=40", f"loop.guard.mode={','.join(GUARDS)}",
+                f"store={store}", f"hydra.sweep.dir={tmp_path}/sweep-dir", "hydra.launcher.cluster=sync",
+                "hydra.launcher.batch_size=1", cwd=tmp_path)
+    assert rerun.returncode == 0, explain(rerun)
+    verify = run("takeoff-report", str(store), "--verify", cwd=tmp_path)
+    assert verify.returncode == 0, explain(verify)
+    assert victim in verify.stdout
+    before = results.open_sweep(sweep / "sweep" / "results.zarr").load()
+    after = results.open_sweep(store).load()
+    np.testing.assert_array_equal(after.ability.values, before.ability.values)
