@@ -130,7 +130,14 @@ def _verify(url: str) -> int:
         print("the store knows no run")
     counts = status_counts(table["status"])
     print(left_out_line(counts.pop(DONE, 0), counts).replace("analysed", "done"))
+    if counts:
+        print(_what_to_do(url))
     return EXIT_OK if (table["status"] == DONE).all() else EXIT_NOT_DONE
+
+
+def _what_to_do(url: str) -> str:
+    return (f"To recompute the runs that are not done, rerun the sweep command that wrote {url} "
+            f"(the same hydra.sweep.dir, or store={url}): it computes only those.")
 
 
 def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], out: Path, *, quiet: bool,
@@ -198,6 +205,7 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
                 raise
             for rid in new:
                 left[rid] = {"run_id": rid, "status": DAMAGED, "reason": err.reason, "overrides": given[rid]}
+            store.record_damage(new, err.reason)  # so that a rerun of the sweep recomputes them
             excluded.update(new)
             # Opened afresh without them: a block of the old sweep would read them again.
             with warnings.catch_warnings():
@@ -215,6 +223,8 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
     for row in sorted(left.values(), key=order):
         print(f"  {row['status']:<10} {row['run_id']}  {row['overrides'] or '(no overrides)'}"
               + (f"  {row['reason']}" if row["reason"] else ""))
+    if left:
+        print(_what_to_do(store.url))
     if written is None:
         print(f"takeoff-report: no run of {store.url} is left to analyse; no report written "
               f"(see takeoff-report {store.url} --verify)", file=sys.stderr)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -120,3 +121,30 @@ def group_problem(fs: Any, path: str, arrays: Iterable[str], *, local: bool, lab
             if got == 0:
                 return f"chunk {label}/{name}/{key} is empty"
     return None
+
+
+#: The files of zarr's v3 layout in a group of arrays: metadata and chunk (or shard) keys.
+ZARR_LAYOUT = re.compile(r"(zarr\.json|[^/]+/zarr\.json|[^/]+/c(/\d+)+)")
+
+
+def foreign_files(fs: Any, path: str, sizes: Mapping[str, int] | None, *, local: bool) -> list[str]:
+    """Return the files under a group that takeoff did not write, by path relative to it.
+
+    ``sizes``: the files recorded when the group was published (:func:`file_sizes`);
+    for a group published without them, the files of zarr's layout count as written.
+
+    Examples
+    --------
+    >>> import fsspec, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()); (d / "a" / "c").mkdir(parents=True)
+    >>> for name in ("zarr.json", "a/zarr.json", "a/c/0", "notes.txt"):
+    ...     _ = (d / name).write_text("x")
+    >>> foreign_files(fsspec.filesystem("file"), str(d), None, local=True)
+    ['notes.txt']
+    >>> foreign_files(fsspec.filesystem("file"), str(d), {"zarr.json": 1, "a/zarr.json": 1}, local=True)
+    ['a/c/0', 'notes.txt']
+    """
+    found = file_sizes(fs, path, local=local)
+    if sizes is not None:
+        return sorted(set(found) - set(sizes))
+    return sorted(rel for rel in found if not ZARR_LAYOUT.fullmatch(rel))

@@ -49,7 +49,7 @@ from results import batch as batches
 from results import schema
 from results.batch import RunRecord
 from results.claims import STALE_S, Holder, is_alive
-from results.integrity import file_sizes, group_problem
+from results.integrity import file_sizes, foreign_files, group_problem
 from results.provenance import git_state, now, package_version
 from results.status import Facts, classify
 
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 #: Root attribute that marks a takeoff store.
 MARKER = "takeoff"
 BATCHES, RUNS, FAILED, DONE, PLANNED, CLAIMS = "batches", "runs", "failed", "done", "planned", "claims"
+#: Where readers record runs whose chunks failed their checksum (created when first needed).
+DAMAGED = "damaged"
 TMP, INDEX = ".tmp-", "index.json"
 #: The experimental design of the store's latest design sweep (``hydra/sweeper=design``).
 DESIGN = "design.json"
@@ -455,7 +457,7 @@ class SweepStore:
             if not ids & wanted:
                 continue
             for path in (self._path(DONE, group), self._path(BATCHES, entry.get("group", group)),
-                         self._path(RUNS, group)):
+                         self._path(RUNS, group), self._path(DAMAGED, f"{group}.json")):
                 if self.fs.exists(path):
                     self.fs.rm(path, recursive=True)
             removed |= ids
@@ -465,34 +467,117 @@ class SweepStore:
                 self.fs.rm(path)
         return removed | wanted
 
-    def remove_broken(self, run_ids: Sequence[str]) -> list[str]:
-        """Remove the broken groups holding ``run_ids`` and their done markers, so the runs can be rewritten.
+    def remove_broken(self, run_ids: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+        """Remove the damaged groups holding ``run_ids``, so that their runs can be rewritten.
 
-        Only groups :meth:`broken_groups` finds broken are removed (the store
-        wrote them, so it may); the other runs of those groups are rewritten
-        too when their sweep is rerun. Call under :meth:`lock`.
+        A group is damaged when :meth:`broken_groups` finds its structure
+        broken or a reader recorded a chunk of it failing its checksum
+        (:meth:`record_damage`). Only what the store wrote is removed: the
+        group's files its done marker lists (for a group published without
+        that list, the files of zarr's layout: ``zarr.json`` and chunk keys),
+        the done marker and the damage record. A group that holds any other
+        file is left as it is, with everything in it. Call under :meth:`lock`.
 
         Returns
         -------
-        list of str
+        removed : list of str
             The paths removed, relative to the store.
+        kept : dict
+            Run id -> the files, not written by takeoff, that kept its group.
         """
         self.check_writable()
         wanted = set(run_ids)
         markers = self._markers()
-        removed = []
-        for name, (_, ids, _) in self.broken_groups().items():
+        entries = self.index()
+        damaged = {name: ids for name, (_, ids, _) in self.broken_groups(entries).items()}
+        for name, _ in self._recorded(entries).values():
+            damaged.setdefault(name, list(entries[name]["runs"]["run_id"]))
+        removed: list[str] = []
+        kept: dict[str, list[str]] = {}
+        for name, ids in sorted(damaged.items()):
             if not wanted & set(ids):
                 continue
             group = str(markers.get(name, {}).get("group", name))
-            for sub, node in ((BATCHES, group), (DONE, name)):
+            path = self._path(BATCHES, group)
+            sizes = markers.get(name, {}).get("sizes")
+            foreign = foreign_files(self.fs, path, sizes, local=self.local) if self.fs.exists(path) else []
+            if foreign:
+                kept.update(dict.fromkeys(ids, [f"{BATCHES}/{group}/{f}" for f in foreign]))
+                continue
+            for sub, node in ((BATCHES, group), (DONE, name), (DAMAGED, f"{name}.json")):
                 if self.fs.exists(self._path(sub, node)):
                     self.fs.rm(self._path(sub, node), recursive=True)
                     removed.append(f"{sub}/{node}")
         if removed:
-            log.info("removed %d broken groups and markers from %s to rewrite their runs",
+            log.info("removed %d damaged groups, markers and records from %s to rewrite their runs",
                      len(removed), self.url)
-        return removed
+        return removed, kept
+
+    def record_damage(self, run_ids: Sequence[str], reason: str) -> list[str]:
+        """Record that chunks of runs failed when read (a bad checksum), so that a rerun replaces them.
+
+        Readers call it (``takeoff-report``, :func:`results.verify`): only
+        reading finds a bad checksum, and :meth:`status` reads no chunk. A
+        store this takeoff does not write to, or cannot, is left as it is.
+
+        Returns
+        -------
+        list of str
+            The batch names recorded (``damaged/<name>.json``).
+        """
+        if self.version != schema.SCHEMA_VERSION:
+            return []
+        entries = self.index()
+        where = self.locations(entries)
+        by_name: dict[str, list[str]] = {}
+        for rid in run_ids:
+            if rid in where:
+                by_name.setdefault(where[rid][0], []).append(rid)
+        written = []
+        known = self._recorded(entries)
+        for name, ids in sorted(by_name.items()):
+            before = [rid for rid, (where_, _) in known.items() if where_ == name]
+            record = {"group": entries[name].get("group", name), "runs": sorted({*before, *ids}),
+                      "reason": reason, "found": now()}
+            try:
+                self.fs.makedirs(self._path(DAMAGED), exist_ok=True)
+                self._put_text(self._path(DAMAGED, f"{name}.json"), json.dumps(record, indent=1))
+            except OSError as err:
+                log.warning("cannot record in %s that runs %s are damaged: %s", self.url, ids, err)
+                continue
+            written.append(name)
+        return written
+
+    def _recorded(self, entries: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+        """Return run id -> (batch name, reason) of runs recorded damaged, in groups still published."""
+        out: dict[str, tuple[str, str]] = {}
+        for file in self._names(DAMAGED):
+            name = file.removesuffix(".json")
+            if file.startswith(TMP) or name not in entries:
+                continue
+            try:
+                record = self._read_json(self._path(DAMAGED, file))
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and record.get("group") == entries[name].get("group", name):
+                out.update(dict.fromkeys((str(r) for r in record.get("runs", [])),
+                                         (name, str(record.get("reason", "")))))
+        return out
+
+    def recorded_damage(self, entries: Mapping[str, Mapping[str, Any]] | None = None
+                        ) -> dict[str, tuple[str, list[str]]]:
+        """Return run id -> (what failed, its overrides) for the runs readers recorded damaged.
+
+        See :meth:`record_damage`; a record of a group since removed or
+        replaced is ignored.
+        """
+        entries = self.index() if entries is None else entries
+        out: dict[str, tuple[str, list[str]]] = {}
+        for rid, (name, reason) in self._recorded(entries).items():
+            runs = entries[name]["runs"]
+            given = dict(zip(runs["run_id"], runs.get("overrides") or [], strict=False))
+            out[rid] = (f"found damaged when read: {reason}", list(given.get(rid, [])))
+        return out
 
     # -- claims and leftovers --------------------------------------------------------------
     @contextlib.contextmanager
@@ -766,8 +851,10 @@ class SweepStore:
         entries = self.index() if entries is None else entries
         broken = self.broken_groups(entries) if broken is None else broken
         sound = {name: entry for name, entry in entries.items() if name not in broken}
-        done = {rid: name for rid, (name, _) in self.locations(sound).items()}
+        recorded = self.recorded_damage(sound)
+        done = {rid: name for rid, (name, _) in self.locations(sound).items() if rid not in recorded}
         damaged = {rid: reason for reason, ids, _ in broken.values() for rid in ids if rid not in done}
+        damaged |= {rid: reason for rid, (reason, _) in recorded.items() if rid not in done}
         return Facts(
             planned=self.planned_runs(),
             done=done,

@@ -313,6 +313,8 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
     broken = store.broken_groups(entries)
     entries = {name: entry for name, entry in entries.items() if name not in broken}
     runs = _plan(entries)
+    recorded = store.recorded_damage(entries)  # found damaged by an earlier read
+    exclude = {*exclude, *recorded}
     if exclude:  # runs found damaged on read: their blocks must not be read again
         keep = ~np.isin(runs.ids.astype(str), np.asarray(list(exclude), dtype=str))
         runs = _Runs(runs.ids[keep], runs.group_of_run[keep], runs.position[keep], runs.names)
@@ -324,12 +326,15 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
         if not ids:
             raise StoreError(f"the store {store.url!r} holds no complete run ("
                              + ", ".join(f"{n} {s}" for s, n in left.items()) + ")")
-        for reason, rids, overrides in broken.values():
-            for rid, given in zip(rids, overrides or [[]] * len(rids), strict=False):
-                if rid not in ids:
-                    warnings.warn(f"{store.url}: left out damaged run {rid} "
-                                  f"({' '.join(given) or 'no overrides'}): {reason}",
-                                  UserWarning, stacklevel=4)
+        named = [(rid, given, reason) for reason, rids, overrides in broken.values()
+                 for rid, given in zip(rids, overrides or [[]] * len(rids), strict=False)]
+        named += [(rid, given, reason) for rid, (reason, given) in recorded.items()]
+        for rid, given, reason in named:
+            if rid not in ids:
+                warnings.warn(f"{store.url}: left out damaged run {rid} "
+                              f"({' '.join(given) or 'no overrides'}): {reason}; "
+                              f"rerun the sweep command that wrote it to recompute it",
+                              UserWarning, stacklevel=4)
         if any(left.values()):
             counts = ", ".join(f"{n} {s}" for s, n in left.items() if n)
             warnings.warn(f"{store.url}: {sum(left.values())} runs left out ({counts}; {len(ids)} complete); "

@@ -136,6 +136,10 @@ def left_out_line(analysed: int, left_out: Mapping[str, int]) -> str:
 def verify(path_or_url: str | os.PathLike[str]) -> Any:
     """Read every run of a store, every chunk, and return the status of each run.
 
+    Runs found damaged only when read (a bad checksum) are recorded in the
+    store (:meth:`results.SweepStore.record_damage`), so that rerunning their
+    sweep recomputes them.
+
     Parameters
     ----------
     path_or_url
@@ -171,9 +175,11 @@ def verify(path_or_url: str | os.PathLike[str]) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # its counts are in the table
             ds = open_sweep(store.url)
-        for rid, reason in read_all(ds).items():
-            if reason:
-                rows[rid] = {**rows[rid], "status": DAMAGED, "reason": reason}
+        found = {rid: reason for rid, reason in read_all(ds).items() if reason}
+        for rid, reason in found.items():
+            rows[rid] = {**rows[rid], "status": DAMAGED, "reason": reason}
+        for reason in sorted(set(found.values())):  # so that a rerun of the sweep recomputes them
+            store.record_damage([rid for rid, r in found.items() if r == reason], reason)
     order = {s: i for i, s in enumerate(STATUSES)}
     ordered = sorted(rows.values(), key=lambda r: (order.get(r["status"], len(order)), r["run_id"]))
     return pd.DataFrame(ordered, columns=list(COLUMNS))

@@ -302,17 +302,27 @@ def _claim(store: results.SweepStore, specs: list[JobSpec], holder: Holder, *, r
         store.remove_leftovers()
         status = store.status()
         damaged = [s.run_id for s in specs if status.get(s.run_id) == "damaged"]
-        if damaged:  # a broken group is replaced, never read: rewrite its runs (DESIGN section 3, "Verify")
-            store.remove_broken(damaged)
+        kept: dict[str, list[str]] = {}
+        if damaged:  # a damaged group is replaced, never read: rewrite its runs (DESIGN section 3, "Verify")
+            removed, kept = store.remove_broken(damaged)
+            redo = [r for r in damaged if r not in kept]
+            if redo:
+                print(f"takeoff: {len(redo)} damaged runs are recomputed ({', '.join(redo)}); removed "
+                      f"what takeoff wrote of them: {', '.join(removed)}", flush=True)
+            for files in sorted({tuple(f) for f in kept.values()}):
+                runs = ", ".join(r for r in kept if tuple(kept[r]) == files)
+                print(f"takeoff: the damaged group of runs {runs} holds files takeoff did not write "
+                      f"({', '.join(files)}); it is left as it is and its runs are not recomputed: "
+                      f"move those files out of the store and rerun", file=sys.stderr, flush=True)
             status = store.status()
         if rerun:
             # A forced rerun replaces the runs it recomputes; they are the store's own.
             store.forget([s.run_id for s in specs if status.get(s.run_id) != "running"])
             status = store.status()
-        todo = [s for s in specs if status.get(s.run_id) not in ("done", "running")]
+        todo = [s for s in specs if status.get(s.run_id) not in ("done", "running") and s.run_id not in kept]
         held = [s for s in specs if status.get(s.run_id) == "running"]
         store.claim(holder, [s.run_id for s in todo])
-    return todo, held, len(specs) - len(todo) - len(held)
+    return todo, held, sum(status.get(s.run_id) == "done" for s in specs)
 
 
 #: Seconds between looks at the store while waiting for runs another sweep holds.
