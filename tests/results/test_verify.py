@@ -285,4 +285,5 @@ def test_killed_sweep_is_reported_incomplete(tmp_path: Path) -> None:
     assert len(pd.read_csv(out / "summary.csv")) == 3 * 2
     table = results.verify(store)
     assert len(table) == 6 and (table.status == "done").sum() == 3, table
-    assert table.overrides[table.status != "done"].str.lower().str.contains("fault.kill_worker=true").all(), table
+    left = table.overrides[table.status != "done"].str.lower()
+    assert left.str.contains("fault.kill_worker=true").all(), table
