@@ -178,13 +178,14 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
         return _fail(problem)
     pair = (phase[0], phase[1]) if phase is not None else None
     analysis = None if reanalyse or ds is None else _stored_analysis(store.url, ())
+    note = ""
     if analysis is not None and ds is not None:
         from analysis.stored import fresh_runs
 
         stale = int((~fresh_runs(ds, analysis)).sum())
         if stale:
-            print(f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
-                  f"(older code, or none stored): analysed again from their trajectories")
+            note = (f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
+                    f"(older code, or none stored): analysed again from their trajectories")
     written: dict[str, Any] | None = None
     excluded: set[str] = set()
     while ds is not None and ds.sizes[schema.RUN]:
@@ -225,6 +226,8 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
               + (f"  {row['reason']}" if row["reason"] else ""))
     if left:
         print(_what_to_do(store.url))
+    if note:
+        print(note)
     if written is None:
         print(f"takeoff-report: no run of {store.url} is left to analyse; no report written "
               f"(see takeoff-report {store.url} --verify)", file=sys.stderr)
