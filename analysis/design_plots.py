@@ -44,7 +44,7 @@ def indices(frame: pd.DataFrame, ax: Any, *, title: str) -> Any:
 
 def tradeoff(trajectory: pd.DataFrame, chosen: int, ax: Any, *, title: str) -> Any:
     """Draw PRIM's peeling trajectory (coverage against density) and mark the chosen box."""
-    points = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res dim"],
+    points = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"],
                         cmap="viridis", s=18, zorder=2)
     ax.plot(trajectory["coverage"], trajectory["density"], color="0.7", lw=0.8, zorder=1)
     row = trajectory.iloc[chosen]

@@ -15,9 +15,9 @@ Within each grid cell, ``saltelli`` designs give first-order and total Sobol
 indices (SALib ``analyze.sobol``), ``morris`` designs ``mu_star`` and ``sigma``
 (SALib ``analyze.morris``); a Saltelli block (D + 2 runs) or Morris trajectory
 (D + 1 runs) with a run missing is left out whole and counted. Scenario
-discovery runs PRIM (the ``prim`` package, derived from the EMA Workbench's) on
-every design: the boxes of parameter space where a condition on the outputs
-holds (default ``p_takeoff >= 0.5``).
+discovery runs PRIM (the EMA Workbench's, ``ema_workbench.analysis.prim``,
+through its public API) on every design: the boxes of parameter space where a
+condition on the outputs holds (default ``p_takeoff >= 0.5``).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ NOT_IDENTITY = ("store", "engine")
 MAX_BOXES = 3
 #: A box whose density is below this is no scenario: PRIM's search stops there.
 MIN_DENSITY = 0.5
+#: PRIM's threshold on the 0/1 outcome: a run with y >= it is a case of interest (y = 1), and a box
+#: whose final mean falls below it is returned as the EMA Workbench's "dump box" (then the search stops).
+PRIM_THRESHOLD = 0.5
 
 
 class ScenarioError(ValueError):
@@ -269,7 +272,11 @@ def condition(outputs: pd.DataFrame, expr: str) -> pd.Series:
 
 @dataclass
 class Scenario:
-    """PRIM's result in one cell: the boxes and, for the figure, the first box's peeling trajectory."""
+    """PRIM's result in one cell: the boxes and, for the figure, the first box's peeling trajectory.
+
+    ``trajectory`` has one row per step: ``coverage``, ``density``, ``mass``,
+    ``res_dim`` (parameters the step restricts).
+    """
 
     cell: int
     boxes: pd.DataFrame
@@ -293,10 +300,17 @@ def choose(trajectory: pd.DataFrame) -> int:
     return int(np.argmax(f))
 
 
-def _box_rows(design: Design, box: Any, chosen: int, number: int,
-              names: dict[str, str]) -> list[dict[str, Any]]:
-    """Return one row per parameter of box ``number`` at step ``chosen`` of its peeling trajectory."""
-    lims, start = box._box_lims[chosen], box._box_lims[0]  # noqa: SLF001  (prim's limits table breaks on categories)
+def _box_rows(design: Design, box: Any, chosen: int, number: int, names: dict[str, str],
+              x: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return one row per parameter of box ``number`` at step ``chosen`` of its peeling trajectory.
+
+    ``box.box_lims`` (public in the EMA Workbench) holds one table per step,
+    rows 0 and 1 the lower and upper limits; a categorical parameter's limit
+    is the set of values the box keeps. Step 0 is the box of every run left.
+    PRIM leaves out a categorical parameter that has one value in ``x``: the
+    box keeps that value, unrestricted.
+    """
+    lims, start = box.box_lims[chosen], box.box_lims[0]
     stats = box.peeling_trajectory.iloc[chosen]
     rows = []
     for p in design.record["parameters"]:
@@ -304,14 +318,14 @@ def _box_rows(design: Design, box: Any, chosen: int, number: int,
         base: dict[str, Any] = {"box": number, "coverage": float(stats["coverage"]),
                                 "density": float(stats["density"]), "parameter": p["key"]}
         if p["kind"] == "choice":
-            kept = set(lims[col][0])
-            restricted = kept != set(start[col][0])
+            kept = set(lims[col].iloc[0]) if col in lims.columns else set(x[col])
+            restricted = col in lims.columns and kept != set(start[col].iloc[0])
             kept_values = [v for v in p["values"] if v in kept]
             rows.append(base | {"low": math.nan, "high": math.nan, "values": "|".join(kept_values),
                                 "restricted": restricted})
             continue
-        low, high = float(lims[col][0]), float(lims[col][1])
-        restricted_low, restricted_high = low > float(start[col][0]), high < float(start[col][1])
+        low, high = float(lims[col].iloc[0]), float(lims[col].iloc[1])
+        restricted_low, restricted_high = low > float(start[col].iloc[0]), high < float(start[col].iloc[1])
         # An unrestricted side is the parameter's whole range, not the extreme run's value.
         rows.append(base | {"low": low if restricted_low else p["low"],
                             "high": high if restricted_high else p["high"], "values": "",
@@ -367,14 +381,19 @@ def scenarios(design: Design, table: pd.DataFrame, expr: str) -> tuple[pd.DataFr
 
 def _prim_boxes(design: Design, x: pd.DataFrame, y: np.ndarray, cell: int,
                 names: dict[str, str]) -> tuple[list[dict[str, Any]], Scenario | None]:
-    """Run PRIM (covering: up to MAX_BOXES boxes); return the boxes' rows and the first box's trajectory."""
-    import prim
+    """Run PRIM (covering: up to MAX_BOXES boxes); return the boxes' rows and the first box's trajectory.
 
+    Needs runs of both outcomes in ``y`` (the EMA Workbench's binary PRIM
+    refuses others; :func:`scenarios` handles all or none meeting it).
+    """
     rows: list[dict[str, Any]] = []
     first: Scenario | None = None
     with warnings.catch_warnings():
+        # The workbench warns on import about optional parts it does not find (ipyparallel, altair).
         warnings.simplefilter("ignore")
-        finder = prim.Prim(x, y)
+        from ema_workbench.analysis import prim
+
+        finder = prim.Prim(x, y.astype(np.int64), threshold=PRIM_THRESHOLD)
         for number in range(1, MAX_BOXES + 1):
             box = finder.find_box()
             if box is None or len(box.peeling_trajectory) == 0:
@@ -383,9 +402,10 @@ def _prim_boxes(design: Design, x: pd.DataFrame, y: np.ndarray, cell: int,
             if float(box.peeling_trajectory["density"].iloc[chosen]) < MIN_DENSITY:
                 break
             box.select(chosen)
-            rows += _box_rows(design, box, chosen, number, names)
+            rows += _box_rows(design, box, chosen, number, names, x)
             if first is None:
-                first = Scenario(cell, pd.DataFrame(), box.peeling_trajectory.copy(), chosen, x, y)
+                trajectory = box.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].copy()
+                first = Scenario(cell, pd.DataFrame(), trajectory.reset_index(drop=True), chosen, x, y)
             if float(box.peeling_trajectory["coverage"].iloc[chosen]) >= 1.0:
                 break
     return rows, first
