@@ -2,7 +2,8 @@
 
 Layout of a store at ``PATH`` (schema v2)::
 
-    PATH/zarr.json                   root group (zarr); attrs["takeoff"] marks a takeoff store
+    PATH/zarr.json                   root group (zarr); attrs["takeoff"] marks a takeoff store;
+                                     attrs["design"]: a design sweep's design (:meth:`SweepStore.keep_design`)
     PATH/batches/<batch>/            a published batch of runs (:mod:`results.batch`)
     PATH/batches/.tmp-<batch>-<holder>-<8 hex>
                                      a batch being written, or left by a writer that died
@@ -11,7 +12,8 @@ Layout of a store at ``PATH`` (schema v2)::
     PATH/planned/<sweep>.json        the runs a sweep planned, with their overrides
     PATH/claims/<holder>.json        a live sweep's claim on the runs it computes (:mod:`results.claims`)
     PATH/index.json                  written by :meth:`SweepStore.consolidate`: what opening a sweep needs
-    PATH/design.json                 the design of the latest design sweep (:meth:`SweepStore.write_design`)
+    PATH/design.json                 the design, in stores written before it moved into the root
+                                     attributes; read, never written
 
 Concurrent writers never share a chunk or a group: each writer writes its batch
 into a group of its own under a temporary name. On a local file system it then
@@ -37,7 +39,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import fsspec
@@ -61,8 +63,10 @@ BATCHES, RUNS, FAILED, DONE, PLANNED, CLAIMS = "batches", "runs", "failed", "don
 #: Where readers record runs whose chunks failed their checksum (created when first needed).
 DAMAGED = "damaged"
 TMP, INDEX = ".tmp-", "index.json"
-#: The experimental design of the store's latest design sweep (``hydra/sweeper=design``).
-DESIGN = "design.json"
+#: Root attribute holding the experimental design of a design sweep (``hydra/sweeper=design``).
+DESIGN = "design"
+#: Where stores written before the design moved into the root attributes kept it (read, never written).
+LEGACY_DESIGN = "design.json"
 SUBDIRS = (BATCHES, FAILED, DONE, PLANNED, CLAIMS)
 #: The holder part of a temporary group's name when the writer holds no claim (a single run).
 NO_CLAIM = "noclaim"
@@ -72,6 +76,10 @@ READABLE = (1, schema.SCHEMA_VERSION)
 
 class StoreError(Exception):
     """A store path cannot be used; the message names the path and the reason."""
+
+
+class DesignConflict(StoreError):
+    """The store holds another design than the one a sweep would write; the message says what differs."""
 
 
 def run_id(config: Mapping[str, Any]) -> str:
@@ -972,21 +980,137 @@ class SweepStore:
         log.info("consolidated %d batches in %s", len(entries), self.url)
 
     # -- the design of a design sweep ------------------------------------------------------
-    def write_design(self, design: Mapping[str, Any]) -> None:
-        """Record the experimental design of a design sweep (``design.json``, written in one step).
+    def keep_design(self, design: Mapping[str, Any],
+                    differences: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]) -> bool:
+        """Record the experimental design of a design sweep in the root attributes, or check it.
 
-        The design sweeper calls it after its jobs ran: method, size, seed,
-        parameters and ranges, the grid's cells, and each row of the design
-        with its overrides (``harness.design.plan.Plan.record``). A later
-        design sweep on the same store replaces it.
+        A store holds one design. Under :meth:`lock`, the store's design is
+        read: when there is none, ``design`` is written into the root group's
+        attributes (``attrs["design"]``, through zarr, which replaces
+        ``zarr.json`` in one step on a local disk); when there is one that
+        ``differences`` finds no difference with, it is kept as it is (a
+        resumed sweep, or a second sweep of the same design); otherwise
+        nothing is written and :class:`DesignConflict` says what differs.
+        A design a store of before this version kept in ``design.json`` is
+        checked the same way and, when equal, copied into the attributes.
+
+        On a file system without :meth:`lock` (object stores), two sweeps of
+        different designs started at the same moment may both see no design;
+        the design written last is then read back by both, so the other one
+        stops unless it had already read its own back.
+
+        Parameters
+        ----------
+        design
+            The design as plain JSON data (``harness.design.plan.Plan.record``).
+        differences
+            Returns what differs between the recorded design and ``design``
+            (one phrase each; empty when they are the same design).
+
+        Returns
+        -------
+        bool
+            True if this call wrote the design, False if the store had it.
+
+        Raises
+        ------
+        DesignConflict
+            If the store holds another design.
+        StoreError
+            If the store is not writable, or ``design`` is not plain JSON data.
+
+        Examples
+        --------
+        >>> SweepStore("results.zarr").keep_design(record, plan.differences)  # doctest: +SKIP
+        True
         """
-        self._put_text(self._path(DESIGN), json.dumps(design, allow_nan=False))
+        import zarr
+
+        self.check_writable()
+        try:
+            text = json.dumps(design, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise StoreError(f"the design to record in {self.url!r} is not plain JSON data: {err}") from err
+        with self.lock():
+            recorded, where = self._design()
+            if recorded is not None:
+                self._check_same(recorded, design, differences)
+                if where == DESIGN:
+                    return False
+                log.info("copying the design of %s from its %s into its attributes", self.url, LEGACY_DESIGN)
+            group = zarr.open_group(store=self.url_of(), mode="r+", zarr_format=3)
+            group.attrs.update({DESIGN: json.loads(text) if recorded is None else recorded})
+        back, _ = self._design()
+        if back is None:
+            raise StoreError(f"the design written into the attributes of {self.url!r} cannot be read back")
+        self._check_same(back, design, differences)  # another writer's design replaced ours meanwhile
+        if recorded is None:
+            log.info("recorded the %s design in the attributes of %s", design.get("method"), self.url)
+        return recorded is None
+
+    def check_design(self, design: Mapping[str, Any],
+                     differences: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]) -> bool:
+        """Return True if the store holds ``design``, False if it holds none; write nothing.
+
+        Raises
+        ------
+        DesignConflict
+            If the store holds another design (see :meth:`keep_design`).
+        """
+        recorded = self.design()
+        if recorded is None:
+            return False
+        self._check_same(recorded, design, differences)
+        return True
+
+    def _check_same(self, recorded: Mapping[str, Any], design: Mapping[str, Any],
+                    differences: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]) -> None:
+        found = differences(recorded, design)
+        if not found:
+            return
+        command = str(recorded.get("command") or "")
+        raise DesignConflict(
+            f"{self.url!r} holds another design ({_describe(recorded)}); this sweep's design differs in "
+            f"{'; '.join(found)}. A store holds one design, so this sweep starts no job: give it a new "
+            f"store= (or hydra.sweep.dir=) path"
+            + (f", or rerun the stored design with: {command}" if command else ""))
+
+    def _root_attributes(self) -> dict[str, Any]:
+        """Return the root group's attributes, read through zarr."""
+        import zarr
+
+        return dict(zarr.open_group(store=self.url_of(), mode="r", zarr_format=3).attrs)
 
     def design(self) -> dict[str, Any] | None:
-        """Return the recorded design (see :meth:`write_design`), or None if the store has none."""
-        path = self._path(DESIGN)
+        """Return the recorded design (see :meth:`keep_design`), or None if the store has none.
+
+        The root attributes' ``design``; for a store written before the design
+        moved there, its ``design.json``.
+
+        Examples
+        --------
+        >>> SweepStore("results.zarr", create=False).design()["method"]  # doctest: +SKIP
+        'saltelli'
+        """
+        return self._design()[0]
+
+    def _design(self) -> tuple[dict[str, Any] | None, str]:
+        """Return the recorded design and where it is (:data:`DESIGN` or :data:`LEGACY_DESIGN`)."""
+        record = self._root_attributes().get(DESIGN)
+        if isinstance(record, dict):
+            return record, DESIGN
+        path = self._path(LEGACY_DESIGN)
         if not self.fs.isfile(path):
-            return None
-        with self.fs.open(path, "r") as f:
-            record: dict[str, Any] = json.load(f)
-        return record
+            return None, ""
+        try:
+            legacy = self._read_json(path)
+        except (OSError, ValueError) as err:
+            raise StoreError(f"the design file {path!r} of {self.url!r} cannot be read ({err}); rerun the "
+                             f"design sweep's command into a new store= path") from err
+        return (legacy, LEGACY_DESIGN) if isinstance(legacy, dict) else (None, "")
+
+
+def _describe(design: Mapping[str, Any]) -> str:
+    """Return a design in a few words: method, n, seed and parameter ranges."""
+    ranges = ", ".join(f"{p.get('key')}={p.get('text')}" for p in design.get("parameters", []))
+    return f"{design.get('method')}, n={design.get('n')}, seed={design.get('seed')}: {ranges}"

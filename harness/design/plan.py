@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from harness.design import methods
 from harness.design.space import Parameter, split
 from loops.params import ConfigError
 
-#: Version of the design record's layout (``design.json`` in the store).
+#: Version of the design record's layout (the store's root attribute ``design``; ``design.json`` before).
 RECORD_FORMAT = 1
 
 #: How values are drawn, written into every design record (the outputs say how categories were sampled).
@@ -73,7 +73,7 @@ class Plan:
         return [[*self.fixed, *cell, *row] for cell in self.cells() for row in rows]
 
     def record(self, command: str) -> dict[str, Any]:
-        """Return the design as plain data, for the store (``SweepStore.write_design``).
+        """Return the design as plain data, for the store (``SweepStore.keep_design``).
 
         Parameters
         ----------
@@ -98,6 +98,55 @@ class Plan:
             "sampling": SAMPLING_NOTE,
             "command": command,
         }
+
+
+def _identity(overrides: Sequence[str]) -> frozenset[str]:
+    """Return the overrides that change what a run is (Hydra's keys, ``store`` and ``engine`` left out)."""
+    from harness.job import NOT_IDENTITY
+
+    keys = {o: o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    return frozenset(o for o, k in keys.items()
+                     if not k.startswith(("hydra.", "hydra/")) and k not in NOT_IDENTITY)
+
+
+def _either(name: str, here: Any, there: Any) -> str:
+    return f"{name} ({here} here, {there} in the store)"
+
+
+def differences(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Return what makes design record ``new`` another design than ``recorded`` (empty: the same design).
+
+    The same design asks for the same runs: method, size, seed, parameters
+    and ranges, the rows, and the same fixed overrides and grid cells (as
+    sets, whatever their order; ``store=``, ``engine=`` and Hydra's own keys
+    left out, since they do not change a run). The command that wrote it
+    and the overrides' order may differ.
+
+    Examples
+    --------
+    >>> a = {"format": 1, "method": "lhs", "n": 8, "seed": 0, "parameters": [], "rows": [],
+    ...      "fixed": ["cycles=20"], "grid_keys": [], "cells": [[]]}
+    >>> differences(a, a | {"fixed": ["cycles=20", "store=/tmp/r.zarr"]})
+    []
+    >>> differences(a, a | {"n": 16, "seed": 1})
+    ['n (16 here, 8 in the store)', 'seed (1 here, 0 in the store)']
+    """
+    out = [_either(name, new.get(name), recorded.get(name))
+           for name in ("format", "method", "n", "seed") if recorded.get(name) != new.get(name)]
+    texts = [[f"{p.get('key')}={p.get('text')}" for p in d.get("parameters", [])] for d in (new, recorded)]
+    if recorded.get("parameters") != new.get("parameters"):
+        out.append(_either("parameters", " ".join(texts[0]), " ".join(texts[1])))
+    fixed = [_identity(d.get("fixed", [])) for d in (new, recorded)]
+    if fixed[0] != fixed[1]:
+        out.append(_either("fixed overrides", " ".join(sorted(fixed[0] - fixed[1])) or "none more",
+                           " ".join(sorted(fixed[1] - fixed[0])) or "none more"))
+    cells = [{_identity(c) for c in d.get("cells", [])} for d in (new, recorded)]
+    if cells[0] != cells[1]:
+        out.append(_either("grid cells", len(cells[0]), len(cells[1])))
+    if not out and recorded.get("rows") != new.get("rows"):
+        out.append("the rows (same method, n, seed and parameters: the sampler of another SALib or scipy "
+                   "version draws other points)")
+    return out
 
 
 def make_plan(overrides: list[Any], *, method: str, n: int, seed: int) -> Plan:

@@ -1,9 +1,13 @@
-"""The design sweeper's work: plan the jobs, hand them to the launcher, record the design.
+"""The design sweeper's work: plan the jobs, keep the design in the store, hand the jobs to the launcher.
 
-The design is recorded in the store (``SweepStore.write_design``) once the
-launcher has composed and validated every job and run what it could: after
-the sweep, also when some jobs failed or the sweep was interrupted, never
-when a bad value stopped it before any job started (then no store is made).
+The design goes into the store's root attributes (``SweepStore.keep_design``)
+before any job starts: the Dask launcher calls :func:`keep_design` once it has
+composed and validated every job and opened the store, so a bad value stops
+the sweep with no store made, and a store that holds another design stops it
+(exit 2) with no job started and nothing written. A store that holds the same
+design (a resumed sweep, the command that fills failed runs' holes) keeps it.
+Under another launcher the store's design is checked before the sweep and
+recorded after it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from harness.design.plan import Plan, make_plan, sweep_command
+from harness.design.plan import Plan, differences, make_plan, sweep_command
 from loops.params import ConfigError
 
 log = logging.getLogger(__name__)
@@ -32,9 +36,7 @@ def split_jobs(overrides: list[Any], method: str, n: int, seed: int,
                               f"allowed: >= 1, or null for one batch")
         plan = make_plan(overrides, method=method, n=n, seed=seed)
     except ConfigError as err:
-        print(f"takeoff: {err}", file=sys.stderr)
-        print("takeoff: no job was started", file=sys.stderr)
-        raise SystemExit(2) from None
+        _stop(str(err))
     jobs = plan.jobs()
     cells = len(plan.cells())
     print(f"takeoff: {plan.method} design, n={plan.n}, {len(plan.params)} parameters "
@@ -44,34 +46,86 @@ def split_jobs(overrides: list[Any], method: str, n: int, seed: int,
     return plan, [jobs[i:i + size] for i in range(0, len(jobs), size)]
 
 
-def record_design(sweeper: Any) -> str | None:
-    """Write the sweeper's design into its store; return the store's URL (None when there is no store)."""
+def _stop(message: str) -> Any:
+    print(f"takeoff: {message}", file=sys.stderr)
+    print("takeoff: no job was started", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
+def record(sweeper: Any, store_url: str) -> dict[str, Any]:
+    """Return the sweeper's design record, with the command that reruns it into ``store_url``."""
+    config = sweeper.config
+    command = sweep_command(list(config.hydra.overrides.hydra), list(config.hydra.overrides.task), store_url)
+    design: dict[str, Any] = sweeper.plan.record(command)
+    return design
+
+
+def keep_design(sweeper: Any, store: Any) -> None:
+    """Record the sweeper's design in ``store`` (a ``results.SweepStore``), or check it is the store's.
+
+    Raises
+    ------
+    results.DesignConflict
+        If the store holds another design (nothing is written).
+    """
+    if not store.keep_design(record(sweeper, store.url), differences):
+        log.info("%s holds this %s design already: kept", store.url, sweeper.plan.method)
+
+
+def _existing_store(sweeper: Any) -> Any:
+    """Return the sweep's store if there is one already (None otherwise)."""
     import results
     from harness.compose import default_store
 
     config = sweeper.config
-    store_url = default_store(config, base_dir=str(config.hydra.sweep.dir))
     try:
-        store = results.SweepStore(store_url, create=False)
+        return results.SweepStore(default_store(config, base_dir=str(config.hydra.sweep.dir)), create=False)
     except results.StoreError:
         return None
-    command = sweep_command(list(config.hydra.overrides.hydra), list(config.hydra.overrides.task), store.url)
-    store.write_design(sweeper.plan.record(command))
-    log.info("recorded the %s design in %s", sweeper.plan.method, store.url)
-    return store.url
+
+
+def _hooked(sweeper: Any) -> bool:
+    """Return True if the sweeper's launcher keeps the design before any job (the Dask launcher)."""
+    return hasattr(sweeper.launcher, "before_jobs")
+
+
+def check_before(sweeper: Any) -> None:
+    """Under a launcher without ``before_jobs``, stop (exit 2) if the store holds another design.
+
+    Called once the plan is made, before the launcher gets any job.
+    """
+    import results
+
+    if _hooked(sweeper):
+        return
+    store = _existing_store(sweeper)
+    if store is not None:
+        try:
+            store.check_design(record(sweeper, store.url), differences)
+        except results.StoreError as err:
+            _stop(str(err))
 
 
 def run(sweeper: Any, sweep: Callable[[], Any]) -> Any:
-    """Run ``sweep`` (Hydra's batching and launching), then record the design (see the module docstring)."""
+    """Run ``sweep`` (Hydra's batching and launching) with the design kept in the store (module docstring)."""
+    if _hooked(sweeper):  # the Dask launcher: the design is kept before any job starts
+        sweeper.launcher.before_jobs = lambda store: keep_design(sweeper, store)
+        return sweep()
     try:
         returns = sweep()
     except SystemExit as stop:
-        if stop.code != 2 and sweeper.plan is not None:
-            record_design(sweeper)
+        if stop.code != 2:
+            _record_after(sweeper)
         raise
     except KeyboardInterrupt:
-        if sweeper.plan is not None:
-            record_design(sweeper)
+        _record_after(sweeper)
         raise
-    record_design(sweeper)
+    _record_after(sweeper)
     return returns
+
+
+def _record_after(sweeper: Any) -> None:
+    """Keep the design in the store the sweep wrote (launchers without ``before_jobs``)."""
+    store = _existing_store(sweeper)
+    if store is not None and sweeper.plan is not None:
+        keep_design(sweeper, store)

@@ -187,6 +187,8 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         store = results.SweepStore(specs[0].store) if specs else None
         if store is not None:
             store.check_writable()
+            if getattr(launcher, "before_jobs", None) is not None:
+                launcher.before_jobs(store)  # the design sweeper keeps its design in the store
         if connecting is not None and (params["address"] or params["cluster"] in ("slurm", "pbs")):
             # An unreachable scheduler, or a worker job the batch system refuses,
             # stops the sweep before it starts (both answer within seconds).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hydra.core.utils import JobReturn
@@ -23,6 +23,10 @@ class DaskLauncher(Launcher):
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
+        #: Called with the sweep's ``results.SweepStore`` once every job is composed and validated,
+        #: before any job starts (the design sweeper keeps its design there); a ``StoreError`` it
+        #: raises stops the sweep with exit code 2.
+        self.before_jobs: Callable[[Any], None] | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep what ``launch`` needs."""

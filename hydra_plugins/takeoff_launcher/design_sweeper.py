@@ -24,10 +24,11 @@ class DesignSweeper(TakeoffSweeper):
         from harness.design import sweep
 
         self.plan, batches = sweep.split_jobs(overrides, self.method, self.n, self.seed, max_batch_size)
+        sweep.check_before(self)
         return batches
 
     def sweep(self, arguments: list[str]) -> Any:
-        """Run the jobs, then record the design in the store (see ``harness.design.sweep.run``)."""
+        """Run the jobs with the design kept in the store (see ``harness.design.sweep.run``)."""
         from harness.design import sweep
 
         return sweep.run(self, lambda: super(DesignSweeper, self).sweep(arguments))

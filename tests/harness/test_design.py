@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import zarr
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import results
@@ -15,7 +18,7 @@ from harness.design import methods
 from harness.design.plan import make_plan
 from harness.design.space import Parameter
 from loops.params import ConfigError
-from tests.harness.conftest import explain, takeoff
+from tests.harness.conftest import BIN, explain, takeoff
 
 
 def parse(*overrides: str) -> list[object]:
@@ -128,6 +131,50 @@ def test_design_sweep_records_its_design_and_resumes(workdir: Path) -> None:
     assert np.all((rate >= 0.05) & (rate <= 0.2))
     assert all(math.isfinite(float(r)) for r in design["rows"][0])
 
+    # the design is the root group's attribute, read through zarr; no file of its own
+    assert zarr.open_group(store.url, mode="r").attrs["design"] == design
+    assert not (workdir / "sweep" / "results.zarr" / "design.json").exists()
+
     again = takeoff(*args, cwd=workdir)
     assert again.returncode == 0, explain(again)
     assert "16 jobs, 16 already complete" in again.stdout
+    assert store.design() == design  # a resumed sweep keeps the design
+
+    # another design on the same store is refused before any job, and changes nothing there
+    done_before = store.done_runs()
+    other = [a.replace("interval(0.05,0.2)", "interval(0.05,0.3)") for a in args]
+    refused = takeoff(*other, cwd=workdir)
+    assert refused.returncode == 2, explain(refused)
+    line = refused.stderr.strip().splitlines()[0]
+    assert "holds another design (saltelli, n=2, seed=7: loop.propose.rate=interval(0.05,0.2)" in line, line
+    assert "differs in parameters (loop.propose.rate=interval(0.05,0.3)" in line
+    assert "give it a new store= (or hydra.sweep.dir=) path, or rerun the stored design with: takeoff -m" \
+        in line
+    assert "no job was started" in refused.stderr and "Traceback" not in refused.stderr
+    assert store.design() == design and store.done_runs() == done_before
+
+
+def test_a_design_kept_in_design_json_by_the_previous_version_is_read_and_moved(workdir: Path) -> None:
+    """A store whose design is in ``design.json`` (takeoff before the attributes): reported, then kept."""
+    args = ["-m", "+experiment=deterministic", "cycles=12", "hydra/sweeper=design",
+            "hydra.sweeper.method=lhs", "hydra.sweeper.n=4", "loop.propose.rate=interval(0.05,0.2)",
+            "hydra.launcher.cluster=sync",
+            f"hydra.sweep.dir={workdir}/sweep"]
+    assert takeoff(*args, cwd=workdir).returncode == 0
+    path = workdir / "sweep" / "results.zarr"
+    root = zarr.open_group(str(path), mode="r+")
+    design = dict(root.attrs["design"])
+    del root.attrs["design"]  # the previous version's layout: the design in a file of its own
+    (path / "design.json").write_text(json.dumps(design))
+    assert "design" not in zarr.open_group(str(path), mode="r").attrs
+
+    report = subprocess.run([str(BIN / "takeoff-report"), str(path), "--out", str(workdir / "report"),
+                             "--quiet"], cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, explain(report)
+    runs = pd.read_csv(workdir / "report" / "design_runs.csv")
+    assert len(runs) == 4 and runs["run_id"].notna().all()
+
+    again = takeoff(*args, cwd=workdir)  # the same design: kept, and now in the attributes
+    assert again.returncode == 0, explain(again)
+    assert "4 jobs, 4 already complete" in again.stdout
+    assert zarr.open_group(str(path), mode="r").attrs["design"] == design
