@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo sensitivity test bench lint clean-venv
+.PHONY: demo sensitivity test bench power lint clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: $(TSTAMP)
 
 bench: $(TSTAMP)
 	$(PY) benchmarks/run.py
+
+# The power of the kernel-vs-reference tests (tests/loops/test_reference.py's table): about 2-5 min.
+power: $(TSTAMP)
+	$(PY) -m tests.loops.power
 
 lint: $(TSTAMP)
 	$(VENV)/bin/ruff check harness loops results analysis hydra_plugins tests benchmarks
