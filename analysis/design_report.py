@@ -79,7 +79,7 @@ def write_design_report(ds: xr.Dataset, summary: pd.DataFrame, out: Path, *,
                 continue
             cols = 2 if len(shown) > 1 else 1
             height = 0.35 * len(design.keys) + 1.2
-            fig, axes = plt.subplots(math.ceil(len(shown) / cols), cols, squeeze=False,
+            fig, axes = plt.subplots(math.ceil(len(shown) / cols), cols, squeeze=False, layout="constrained",
                                      figsize=(11 if cols == 2 else 6, height * math.ceil(len(shown) / cols)))
             for ax, name in zip(axes.flat, shown, strict=False):
                 design_plots.indices(part[part["output"] == name], ax, title=name)
@@ -177,7 +177,7 @@ def _scenario_figure(design: Design, result: sensitivity.Scenario, scenario: str
 
     params = design.record["parameters"]
     box = result.boxes[result.boxes["box"] == 1]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 0.35 * len(params) + 3.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.35 * len(params) + 3.2), layout="constrained")
     design_plots.tradeoff(result.trajectory, result.chosen, axes[0], title=f"PRIM peeling: {scenario}")
     design_plots.box_limits(box, params, axes[1], title="Chosen box (red: restricted)")
     numeric = [p for p in params if p["kind"] != "choice"]
