@@ -9,6 +9,7 @@ be written), one line, nothing written; 3 not every run is done: under
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +25,8 @@ EXIT_OK, EXIT_USAGE, EXIT_NOT_DONE = 0, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
+    from analysis.growth import MIN_EFFECT
+
     parser = argparse.ArgumentParser(prog="takeoff-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("store", help="sweep store path or fsspec URL (results.zarr)")
@@ -48,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reanalyse", action="store_true",
                         help="analyse every run from its trajectories, even where the store holds its "
                              "analysis by the current analysis code")
+    parser.add_argument("--min-effect", type=float, default=None, metavar="X",
+                        help=f"the plateau rule's minimum effect in ln C units (default {MIN_EFFECT}): "
+                             "a trailing window whose gain left is below it is a plateau; any other "
+                             "value analyses every run again from its trajectories")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when any run is not done, also when none is left to analyse")
     return parser
@@ -92,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         sensitivity.check_scenario(args.scenario or sensitivity.DEFAULT_SCENARIO)
     except sensitivity.ScenarioError as err:
         return _fail(str(err))
+    from analysis.growth import MIN_EFFECT
+
+    if args.min_effect is not None and not (math.isfinite(args.min_effect) and args.min_effect > 0):
+        return _fail(f"--min-effect {args.min_effect}: give a positive number of ln C units "
+                     f"(the default is {MIN_EFFECT})")
+    min_effect = MIN_EFFECT if args.min_effect is None else args.min_effect
     phase = tuple(args.phase.split(",")) if args.phase else None
     if phase is not None and (len(phase) != 2 or not all(phase) or phase[0] == phase[1]):
         return _fail(f"--phase {args.phase!r}: give two different parameters as X,Y")
@@ -111,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     return _report(store, statuses, Path(args.out), quiet=args.quiet, strict=args.strict,
                    scenario=args.scenario or sensitivity.DEFAULT_SCENARIO, replicates=args.replicate,
-                   phase=phase, reanalyse=args.reanalyse)
+                   phase=phase, reanalyse=args.reanalyse or min_effect != MIN_EFFECT, min_effect=min_effect)
 
 
 def _verify(url: str) -> int:
@@ -142,13 +155,14 @@ def _what_to_do(url: str) -> str:
 
 def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], out: Path, *, quiet: bool,
             strict: bool, scenario: str, replicates: list[str], phase: tuple[str, ...] | None,
-            reanalyse: bool) -> int:
+            reanalyse: bool, min_effect: float) -> int:
     """Analyse the sound runs, leave out (and count) every other run, write the report."""
     import warnings
 
     import pandas as pd
     from tqdm import tqdm
 
+    from analysis.growth import MIN_EFFECT
     from analysis.report import write_report
     from results import schema
     from results.store import StoreError
@@ -186,6 +200,9 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
         if stale:
             note = (f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
                     f"(older code, or none stored): analysed again from their trajectories")
+    if ds is not None and min_effect != MIN_EFFECT:
+        note = (f"--min-effect {min_effect} (the jobs analysed with {MIN_EFFECT}): every run analysed again "
+                f"from its trajectories")
     written: dict[str, Any] | None = None
     excluded: set[str] = set()
     while ds is not None and ds.sizes[schema.RUN]:
@@ -196,7 +213,7 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
             with tqdm(total=ds.sizes[schema.RUN], desc="runs", unit="run", disable=quiet or None) as bar:
                 written = write_report(ds, out, failures=table, progress=bar.update, preface=line,
                                        scenario=scenario, replicates=replicates, phase=pair,
-                                       analysis=analysis)
+                                       analysis=analysis, min_effect=min_effect)
             break
         except DamagedRunError as err:  # a chunk failed its checksum: leave its runs out, start again
             print(f"takeoff-report: warning: {err}", file=sys.stderr)

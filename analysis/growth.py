@@ -20,7 +20,7 @@ within 2 units. A trajectory that diverged is a takeoff.
 A trailing window whose growth rate is below ``flat`` *looks* flat; a trend test
 alone cannot say more, since any slope of a noise-free curve is significant.
 It is judged by effect size, against a minimum effect ``min_effect`` (in
-``ln C`` units; :data:`MIN_EFFECT` by default, key ``analysis.min_effect``):
+``ln C`` units; :data:`MIN_EFFECT` by default, ``takeoff-report --min-effect``):
 
 - a **plateau** when the curve approaches a ceiling: the saturating law fits
   (within 2 AIC units of the best law) and the gain left (the fitted ceiling
@@ -60,7 +60,7 @@ MAX_POINTS = 300
 #: AIC units by which the hyperbolic law must beat the exponential one to call takeoff.
 TAKEOFF_EVIDENCE = 10.0
 LAWS = {"saturating": "plateau", "power": "polynomial", "exponential": "exponential", "hyperbolic": "takeoff"}
-#: Smallest gain in ``ln C`` that counts as growth (0.05: 5% more capability), for the plateau rule.
+#: Smallest gain in ``ln C`` that counts as growth (0.01: 1% more capability), for the plateau rule.
 MIN_EFFECT = 0.01
 
 

@@ -26,6 +26,7 @@ import xarray as xr
 from analysis import page, plots, sweep, variants, wild, wild_plots
 from analysis.columns import columns_table
 from analysis.design_report import write_design_report
+from analysis.growth import MIN_EFFECT
 from analysis.sensitivity import DEFAULT_SCENARIO, mark_design_parameters
 from analysis.story import story_events, story_variant
 from analysis.summary import DESIGN_PARAMETER, VariantCurves, run_configs, run_parameters, summarize
@@ -82,6 +83,7 @@ def write_report(
     scenario: str = DEFAULT_SCENARIO,
     analysis: xr.Dataset | None = None,
     preface: str = "",
+    min_effect: float = MIN_EFFECT,
 ) -> dict[str, Any]:
     """Analyse a sweep and write summary.csv, variants.csv, columns.csv, figures and report.html.
 
@@ -111,6 +113,10 @@ def write_report(
         The analysis the jobs stored (``results.open_analysis``): read for the
         runs it holds by the current analysis code, so their trajectories are
         not loaded; None analyses every run from its trajectories.
+    min_effect
+        The plateau rule's minimum effect (``ln C``) for the runs analysed from
+        their trajectories (the stored analysis used the default,
+        :data:`analysis.growth.MIN_EFFECT`).
     preface
         The report's first line (``takeoff-report`` states there how many runs
         it analysed and left out, per status).
@@ -140,7 +146,7 @@ def write_report(
     design = variants.design(params, replicates=replicates, guard_modes=guards)
     labels = design.runs["variant"].reindex(params.index).astype(str).tolist()  # design.label, per run
     summary, curves, by_variant = summarize(ds, labels=labels, progress=progress, analysis=analysis,
-                                            configs=configs)
+                                            configs=configs, min_effect=min_effect)
     summary.insert(summary.columns.get_loc("variant") + 1, "guard", summary["run_id"].map(guards))
     table = sweep.variant_table(summary, order=design.variants)
     shown = variants.most_different(

@@ -124,6 +124,7 @@ def summarize(
     progress: Callable[[int], None] | None = None,
     analysis: xr.Dataset | None = None,
     configs: dict[str, dict[str, Any]] | None = None,
+    min_effect: float = MIN_EFFECT,
 ) -> tuple[pd.DataFrame, list[RunCurves], dict[str, VariantCurves]]:
     """Return the per-(run, seed) summary table and per-run curves of a sweep.
 
@@ -144,6 +145,10 @@ def summarize(
     configs
         Each run's config by run id, when the caller has read them already
         (default :func:`run_configs`).
+    min_effect
+        The plateau rule's minimum effect (``ln C``) for the runs analysed here; the
+        stored analysis used :data:`analysis.growth.MIN_EFFECT` (pass ``analysis=None``
+        to analyse every run with another).
 
     Returns
     -------
@@ -167,7 +172,6 @@ def summarize(
         config = configs.get(rid, {})
         loaded = reduce_domains(run, wild=wild_enabled(config))
         capacity = float(config_value(config, "capacity.home", np.nanmax(loaded["instances"].values)))
-        min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
         base = {p: run[p].values.item() for p in params}
         rc = RunCurves(rid, labels[i], t, config=config)
         acc = by_variant.setdefault(labels[i], VariantCurves(t))

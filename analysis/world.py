@@ -101,7 +101,8 @@ def reduce_domains(ds: xr.Dataset, *, wild: bool = False) -> xr.Dataset:
     return xr.Dataset(out).compute()
 
 
-def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
+def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any], *,
+                   min_effect: float = MIN_EFFECT) -> xr.Dataset:
     """Return each world's summary columns of one run.
 
     Parameters
@@ -112,8 +113,10 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
         domains is fine too.
     config
         The run's resolved config: ``capacity.home`` (without it the run's peak
-        home instances stand in) and ``analysis.min_effect`` (the plateau rule's
-        minimum effect in ``ln C``; default :data:`analysis.growth.MIN_EFFECT`).
+        home instances stand in).
+    min_effect
+        The plateau rule's minimum effect in ``ln C`` (``takeoff-report
+        --min-effect``; jobs analyse with the default :data:`analysis.growth.MIN_EFFECT`).
 
     Returns
     -------
@@ -125,7 +128,6 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
     t = loaded[schema.CYCLE].values.astype(float)
     capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
                                   if loaded[schema.INSTANCES].size else math.nan))
-    min_effect = float(config_value(config, "analysis.min_effect", MIN_EFFECT))
     worlds = [loaded.isel({schema.SEED: s}) for s in range(loaded.sizes[schema.SEED])]
     rows = [world_row(w, t, capacity, min_effect=min_effect) | wild_row(w, t, config) for w in worlds]
     data = {

@@ -74,5 +74,5 @@ def test_story_score_over_rising_ability_is_an_apparent_plateau() -> None:
     assert measured.sum() >= 6, measured
     assert (score[measured] == "apparent_plateau").all(), score
     # With a minimum effect above the score's growth the same worlds are plateaus.
-    strict = analyse_worlds(ds, config | {"analysis": {"min_effect": 0.2}})
+    strict = analyse_worlds(ds, config, min_effect=0.2)
     assert (strict["score_regime"].values[measured] == "plateau").all(), strict["score_regime"].values

@@ -70,3 +70,34 @@ def test_stale_runs_are_analysed_from_their_trajectories(sweep: Path) -> None:
                 np.testing.assert_allclose(variants[variant].total[name], total, rtol=1e-5)
                 np.testing.assert_allclose(variants[variant].squares[name], acc.squares[name], rtol=1e-5)
                 np.testing.assert_array_equal(variants[variant].count[name], acc.count[name])
+
+
+@pytest.mark.slow
+def test_min_effect_reanalyses_every_run_with_the_given_effect(tmp_path: Path) -> None:
+    """``--min-effect``: the jobs' stored analysis used the default, so every run is analysed again.
+
+    The story's held-out score looks flat while ability rises: an apparent plateau by the
+    default, a plateau once the minimum effect exceeds any gain.
+    """
+    done = run("takeoff", "-m", "+experiment=story", "seeds=4", "hydra.launcher.cluster=sync",
+               f"hydra.sweep.dir={tmp_path}/story", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = tmp_path / "story" / "results.zarr"
+    base = run("takeoff-report", str(sweep), "--out", str(tmp_path / "base"), "--quiet", cwd=tmp_path)
+    assert base.returncode == 0, base.stderr[-3000:]
+    wide = run("takeoff-report", str(sweep), "--out", str(tmp_path / "wide"), "--quiet", "--min-effect", "50",
+               cwd=tmp_path)
+    assert wide.returncode == 0, wide.stderr[-3000:]
+    said = "--min-effect 50.0 (the jobs analysed with 0.01): every run analysed again"
+    assert said in wide.stdout, wide.stdout
+    before, after = (pd.read_csv(tmp_path / d / "summary.csv") for d in ("base", "wide"))
+    flat_before = before[["regime", "score_regime"]].isin(["apparent_plateau"]).to_numpy().sum()
+    assert flat_before > 0, before[["regime", "score_regime"]]  # the rule has something to decide here
+    # A minimum effect of 50 in ln C (a factor e^50): no growth left counts, every flat window is a plateau.
+    assert not after[["regime", "score_regime"]].isin(["apparent_plateau"]).to_numpy().any()
+    assert (after[["regime", "score_regime"]] == "plateau").to_numpy().sum() >= (
+        (before[["regime", "score_regime"]] == "plateau").to_numpy().sum() + flat_before)
+    for bad in ("0", "-1", "nan"):
+        refused = run("takeoff-report", str(sweep), "--out", str(tmp_path / "x"), "--min-effect", bad,
+                      cwd=tmp_path)
+        assert refused.returncode == 2 and "--min-effect" in refused.stderr, (bad, refused.stderr)
