@@ -17,6 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from SALib.analyze import sobol
+
+from analysis import sensitivity
+from harness.design import methods
 
 BIN = Path(sys.executable).parent
 SYNC = ["hydra.launcher.cluster=sync"]
@@ -177,3 +181,34 @@ def test_bad_scenario_is_refused_before_any_work(tmp_path: Path) -> None:
     done = run("takeoff-report", str(tmp_path / "nothing.zarr"), "--scenario", "p_takeof > 1", cwd=tmp_path)
     assert done.returncode == 2
     assert "p_takeof" in done.stderr and "p_takeoff" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_hole_leaves_out_its_saltelli_block_only_and_the_rest_give_the_indices() -> None:
+    """Four runs missing in three blocks: those blocks are left out and counted, the others analysed."""
+    n, k_lo, k_hi, r_lo, r_hi = 256, 0.06, 0.3, 1.1, 1.8  # computed here, not simulated: no run time
+    rows = methods.sample("saltelli", n, 2, seed=0)
+    k, r = k_lo + rows[:, 0] * (k_hi - k_lo), r_lo + rows[:, 1] * (r_hi - r_lo)
+    t_star = 1 / (k * (r - 1))
+    ranges = (("loop.propose.rate", k_lo, k_hi), ("loop.propose.returns", r_lo, r_hi))
+    params = [{"key": key, "kind": "uniform", "low": lo, "high": hi, "values": [],
+               "text": f"interval({lo},{hi})"} for key, lo, hi in ranges]
+    design = sensitivity.Design({"method": "saltelli", "n": n, "seed": 0, "block": 4, "parameters": params,
+                                 "cells": [[]], "grid_keys": [], "rows": rows.tolist()})
+    outputs = {name: 1.0 for name in sensitivity.OUTPUTS} | {"blowup_cycle": t_star}
+    table = pd.DataFrame({"cell": 0, "row": np.arange(len(rows)),
+                          "run_id": [f"r{i}" for i in range(len(rows))], **outputs})
+    holes = [5, 6, 41, 130]  # rows of blocks 1, 1, 10 and 32
+    table.loc[holes, "run_id"] = ""  # as design_table leaves a run not done: no id, no outputs
+    table.loc[holes, list(sensitivity.OUTPUTS)] = math.nan
+    frame = sensitivity.indices(design, table).set_index(["output", "parameter"])
+    blowup = frame.loc["blowup_cycle"]
+    assert (blowup["blocks"] == n - 3).all() and (blowup["blocks_left_out"] == 3).all()
+    kept = np.repeat(~np.isin(np.arange(n), [1, 10, 32]), 4)
+    oracle = sobol.analyze({"num_vars": 2, "names": ["k", "r"], "bounds": [[0, 1]] * 2}, t_star[kept],
+                           calc_second_order=False, seed=0)
+    assert np.allclose(blowup["S1"].to_numpy(), oracle["S1"])
+    assert np.allclose(blowup["ST"].to_numpy(), oracle["ST"])
+    truth = sobol_indices(k_lo, k_hi, r_lo, r_hi)
+    for key, (s1, st) in truth.items():  # the 253 blocks left still give the closed forms
+        assert abs(blowup.at[key, "S1"] - s1) < 0.1 and abs(blowup.at[key, "ST"] - st) < 0.1, blowup
+    assert frame.loc["p_takeoff", "S1"].isna().all()  # a constant output gets no indices
