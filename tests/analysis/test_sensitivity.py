@@ -123,6 +123,12 @@ def test_prim_finds_the_phase_boundary_and_leaves_the_irrelevant_parameter_alone
     assert (first.at["loop.evaluate.noise", "low"], first.at["loop.evaluate.noise", "high"]) == (0, 1)
     assert first["density"].iat[0] > 0.9 and first["coverage"].iat[0] > 0.9
     assert not (report / "sensitivity.csv").exists()  # a sobol design gives no indices
+    # censored outputs: a world where the event never happens counts at cycles (60), so nothing is NaN
+    runs = pd.read_csv(report / "design_runs.csv")
+    assert runs[list(sensitivity.OUTPUTS)].notna().all().all()
+    below = runs[runs["loop.propose.returns"] < 1]
+    assert len(below) > 0 and (below["blowup_cycle"] == 60).all() and (below["p_takeoff"] == 0).all()
+    assert (runs["guard_bypass_cycle"] == 60).all()  # the deterministic preset has no guard to bypass
     assert (report / "scenarios.png").stat().st_size > 10_000
     page = (report / "report.html").read_text()
     assert "scenarios.png" in page and "Scenario p_takeoff &gt;= 0.5" in page
