@@ -30,7 +30,7 @@ from harness.compose import default_store, job_spec
 from harness.job import BatchSpec, JobFailure, JobResult, JobSpec, one_line, run_batch
 from harness.launcher.batching import Batcher
 from harness.launcher.cluster import ClusterError, Connection, import_jobqueue
-from harness.launcher.config import CLUSTERS
+from harness.launcher.config import CLUSTERS, QUEUE_TIMEOUT
 from loops.params import ConfigError
 from results.claims import Holder, Refresher
 
@@ -53,9 +53,9 @@ def _params(launcher: Any) -> dict[str, Any]:
     for key in ("n_workers", "jobs", "retries", "batch_size"):
         if int(params.get(key, 0)) < 0:
             raise ConfigError(f"hydra.launcher.{key}={params[key]!r} is out of range; allowed: >= 0")
-    if not float(params.get("connect_timeout", 10)) > 0:
-        raise ConfigError(
-            f"hydra.launcher.connect_timeout={params['connect_timeout']!r} is out of range; allowed: > 0")
+    for key in ("connect_timeout", "queue_timeout"):
+        if key in params and not float(params[key]) > 0:
+            raise ConfigError(f"hydra.launcher.{key}={params[key]!r} is out of range; allowed: > 0")
     # Batch jobs write their logs beside the sweep's (sbatch would write them in the current directory).
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir)).absolute()
     params.setdefault("log_directory", str(sweep_dir / "batch-logs"))
@@ -397,6 +397,9 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
             raise
         finished = False
         try:
+            # A worker job that stays pending (more memory than any node has, a partition
+            # that is down) would keep the sweep waiting for ever.
+            connection.wait_for_first_worker(float(params.get("queue_timeout") or QUEUE_TIMEOUT))
             client = connection.client
             from distributed import as_completed
 

@@ -6,7 +6,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,14 @@ def import_jobqueue(kind: str) -> Any:
 #: Seconds a batch job's workers wait for a lost scheduler (the sweep's process) before
 #: they stop and end their job.
 DEATH_TIMEOUT = 20
+#: Seconds after a worker left before its batch job counts as lost and is replaced by a new
+#: one (dask's ``distributed.deploy.lost-worker-timeout``; 15 s by default). A worker that
+#: its nanny restarts is back within it, and keeps its job.
+LOST_WORKER_S = 5
+#: Seconds between two checks that the cluster still has the batch jobs it was scaled to.
+KEEP_JOBS_S = 1.0
+#: Seconds between two looks for the first worker of the batch jobs.
+POLL_S = 0.5
 
 
 class Submissions:
@@ -79,6 +89,69 @@ def _refusal(err: BaseException) -> str:
         if lines:
             return "; ".join(lines)
     return " ".join(text.split()) or type(err).__name__
+
+
+def queued_jobs(kind: str, job_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Return the state and the batch system's reason of each job still in the queue.
+
+    Only Slurm is asked (``squeue``'s ``%T`` and ``%r``: ``PENDING``,
+    ``PartitionDown``); a job that left the queue is not in the result, and
+    neither is any job where the batch system cannot be asked.
+
+    Examples
+    --------
+    >>> queued_jobs("slurm", ["5"])  # doctest: +SKIP
+    {'5': ('PENDING', 'PartitionDown')}
+    """
+    if kind != "slurm" or not job_ids:
+        return {}
+    try:
+        done = subprocess.run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T %r"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        log.debug("squeue failed", exc_info=True)
+        return {}
+    states: dict[str, tuple[str, str]] = {}
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3:
+            states[parts[0]] = (parts[1], parts[2])
+    return states
+
+
+def why_no_worker(kind: str, job_ids: Sequence[str], states: dict[str, tuple[str, str]],
+                  log_directory: str | None) -> str:
+    """Say, in words for the user, why none of the batch jobs ``job_ids`` gave a worker.
+
+    ``states`` is :func:`queued_jobs`'s answer.
+
+    Examples
+    --------
+    >>> why_no_worker("slurm", ["5", "6"], {"5": ("PENDING", "PartitionDown"),
+    ...                                      "6": ("PENDING", "PartitionDown")}, None)
+    'Slurm jobs 5, 6 are pending (squeue reason: PartitionDown)'
+    >>> why_no_worker("slurm", ["7"], {}, "/s/batch-logs")
+    'Slurm job 7 ended without a worker connecting (see /s/batch-logs)'
+    """
+    noun = "Slurm" if kind == "slurm" else "PBS"
+    see = f" (see {log_directory})" if log_directory else ""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for job_id in job_ids:
+        state, reason = states.get(job_id, ("", ""))
+        if state == "PENDING":
+            why = f" (squeue reason: {reason})" if reason else ""
+            verbs = (f"is pending{why}", f"are pending{why}")
+        elif state:
+            verbs = (f"is {state.lower()} but its worker did not connect{see}",
+                     f"are {state.lower()} but their workers did not connect{see}")
+        elif kind == "slurm":
+            verbs = (f"ended without a worker connecting{see}",) * 2
+        else:
+            verbs = (f"did not give a worker (qstat -f JOB says why){see}",) * 2
+        groups.setdefault(verbs, []).append(job_id)
+    parts = [f"{noun} job{'s' if len(ids) > 1 else ''} {', '.join(ids)} {verbs[len(ids) > 1]}"
+             for verbs, ids in groups.items()]
+    return "; ".join(parts) or f"no {noun} worker job was submitted"
 
 
 def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions | None = None,
@@ -206,6 +279,7 @@ class Connection:
             self.client.run(warm_worker)
 
     def _start_jobqueue(self, params: dict[str, Any], timeout: float, dashboard: bool) -> None:
+        import dask
         from distributed import Client
 
         kind = str(params["cluster"])
@@ -213,6 +287,11 @@ class Connection:
         if params.get("log_directory"):
             options.setdefault("log_directory", str(params["log_directory"]))
         submissions = Submissions()
+        self._submissions = submissions
+        self._kind = kind
+        self._log_directory = options.get("log_directory")
+        # Read when a worker leaves, in the cluster's event loop, so set for the process.
+        dask.config.set({"distributed.deploy.lost-worker-timeout": f"{LOST_WORKER_S}s"})
         self.cluster = jobqueue_cluster(kind, options, submissions, dashboard=dashboard)
         try:
             jobs = int(params.get("jobs") or 1)
@@ -230,7 +309,7 @@ class Connection:
         print(f"takeoff: {noun} worker jobs {', '.join(self.job_ids)} submitted"
               + (f", dashboard {self.cluster.dashboard_link}" if dashboard else ""), flush=True)
         # A worker whose batch job ended (cancelled, walltime, a lost node) is replaced:
-        # dask-jobqueue drops it about 15 s after it leaves, and scaling again
+        # dask-jobqueue drops it LOST_WORKER_S after it leaves, and scaling again
         # submits a new job in its place. Without this, a sweep whose last worker
         # job ended would wait forever.
         self._stopping = threading.Event()
@@ -238,11 +317,36 @@ class Connection:
         keeper.start()
 
     def _keep_jobs(self, jobs: int) -> None:
-        while not self._stopping.wait(10.0):
+        while not self._stopping.wait(KEEP_JOBS_S):
             try:
                 self.cluster.scale(jobs=jobs)
             except Exception:  # noqa: BLE001  (a cluster closing under it; the next close stops this)
                 log.debug("rescaling the batch jobs failed", exc_info=True)
+
+    def wait_for_first_worker(self, timeout: float) -> None:
+        """Return once a worker of the batch jobs has connected (at once for other clusters).
+
+        Raises
+        ------
+        ClusterError
+            No worker connected within ``timeout`` seconds; the message says why,
+            with the batch system's own reason for a job still pending.
+        """
+        import time
+
+        if not self.job_ids:
+            return
+        deadline = time.monotonic() + timeout
+        while not self.client.nthreads():
+            if time.monotonic() > deadline:
+                ids = list(self._submissions.job_ids)
+                why = why_no_worker(self._kind, ids, queued_jobs(self._kind, ids), self._log_directory)
+                raise ClusterError(
+                    f"no worker connected within {timeout:g} s (hydra.launcher.queue_timeout): {why}; "
+                    "the worker jobs were cancelled. Ask for what the cluster can give "
+                    "(hydra.launcher.jobqueue.*: queue, memory, walltime), or wait longer "
+                    "(hydra.launcher.queue_timeout=SECONDS), then resume")
+            time.sleep(POLL_S)
 
     def close(self) -> None:
         """Close the client, then the cluster this connection started."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CLUSTERS = ("local", "sync", "slurm", "pbs")
+#: Seconds a sweep on a batch system waits for its first worker (``queue_timeout``).
+QUEUE_TIMEOUT = 600.0
 
 
 @dataclass
@@ -21,6 +23,13 @@ class DaskLauncherConf:
         Seconds to wait for the scheduler at ``address`` (and, times three, at
         least 30 s, for the batch system to answer a worker job's submission)
         before the sweep stops with exit 2.
+    queue_timeout
+        Seconds a sweep on a batch system (``slurm``, ``pbs``) waits for the
+        first of its worker jobs to start and connect (10 minutes by default).
+        Then it stops with exit 2, cancels its jobs and says why they did not
+        start (Slurm's reason for a pending job: ``Resources``,
+        ``PartitionDown``, ...); the store is left for a resume. Raise it where
+        jobs queue for longer.
     cluster
         ``local``: a LocalCluster sized to the machine (processes, one thread
         each: Hydra's job state is not thread-safe). ``sync``: run the jobs in
@@ -54,6 +63,7 @@ class DaskLauncherConf:
     _target_: str = "hydra_plugins.takeoff_launcher.dask_launcher.DaskLauncher"
     address: str = ""
     connect_timeout: float = 10.0
+    queue_timeout: float = QUEUE_TIMEOUT
     cluster: str = "local"
     n_workers: int = 0
     jobs: int = 1

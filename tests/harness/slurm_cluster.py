@@ -28,6 +28,8 @@ import pytest
 
 SBIN = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PARTITION = "debug"
+#: A partition that is down: Slurm accepts its jobs and keeps them pending (reason ``PartitionDown``).
+DOWN_PARTITION = "down"
 
 
 def _which(name: str) -> str | None:
@@ -69,10 +71,14 @@ def slurm_conf(root: Path, node: str, cpus: int, memory_mb: int) -> str:
         "MailProg=/bin/true",
         "KillWait=5",  # seconds between a cancelled job's SIGTERM and SIGKILL (default 30)
         "MinJobAge=5",
+        # Schedule a batch job when it is submitted (by default up to 3 s later): each worker
+        # job the tests submit starts at once.
+        "SchedulerParameters=batch_sched_delay=0",
         # More single-threaded workers than cores: the node claims `cpus` CPUs.
         "SlurmdParameters=config_overrides",
         f"NodeName={node} CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
         f"PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP",
+        f"PartitionName={DOWN_PARTITION} Nodes={node} MaxTime=INFINITE State=DOWN",
         "",
     ])
 

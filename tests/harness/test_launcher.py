@@ -261,6 +261,7 @@ def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
      "hydra.launcher.cluster='bogus' is unknown; known: ['local', 'sync', 'slurm', 'pbs']"),
     ("hydra.launcher.n_workers=-1", "hydra.launcher.n_workers=-1 is out of range; allowed: >= 0"),
     ("hydra.launcher.connect_timeout=0", "hydra.launcher.connect_timeout=0.0 is out of range; allowed: > 0"),
+    ("hydra.launcher.queue_timeout=-5", "hydra.launcher.queue_timeout=-5.0 is out of range; allowed: > 0"),
 ])
 def test_bad_launcher_key_is_one_line(workdir: Path, override: str, message: str) -> None:
     done = takeoff("-m", *SMALL, "loop.guard.mode=in_loop,none", override, f"hydra.sweep.dir={workdir}/sweep",

@@ -20,10 +20,11 @@ import xarray as xr
 
 import results
 from tests.harness.conftest import BIN, explain
-from tests.harness.slurm_cluster import SlurmCluster, slurm  # noqa: F401  (the fixture)
+from tests.harness.slurm_cluster import DOWN_PARTITION, SlurmCluster, slurm  # noqa: F401  (the fixture)
 
-#: The jobs of the sweeps below: each job lasts about a second on the numpy engine.
-GRID = ["seeds=2", "cycles=120", "engine=numpy", "loop.guard.mode=in_loop,none",
+#: The jobs of the sweeps below: each lasts about half a second on the numpy engine, once its
+#: worker has imported what a job needs (a few seconds, on each new worker).
+GRID = ["seeds=2", "cycles=60", "engine=numpy", "loop.guard.mode=in_loop,none",
         "loop.evaluate.enabled=true,false"]
 
 
@@ -63,14 +64,48 @@ def _data(path: Path) -> xr.Dataset:
     return ds
 
 
+def _pending_sweep_stops(cluster: SlurmCluster, workdir: Path, args: list[str]) -> None:
+    """Run a sweep whose worker jobs Slurm keeps pending: it stops with Slurm's reason and exit 2."""
+    timeout = 3
+    start = time.monotonic()
+    done = _takeoff(cluster, *args, f"hydra.launcher.queue_timeout={timeout}",
+                    f"+hydra.launcher.jobqueue.queue={DOWN_PARTITION}", cwd=workdir, timeout=120)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 2, explain(done)
+    submitted = re.search(r"Slurm worker jobs (\d+), (\d+) submitted", done.stdout)
+    assert submitted, done.stdout
+    lines = [line for line in done.stderr.splitlines()
+             if line.startswith("takeoff:") and not line.startswith("takeoff: resume with:")]
+    assert lines == [
+        f"takeoff: no worker connected within {timeout} s (hydra.launcher.queue_timeout): Slurm jobs "
+        f"{submitted.group(1)}, {submitted.group(2)} are pending (squeue reason: PartitionDown); the worker "
+        "jobs were cancelled. Ask for what the cluster can give (hydra.launcher.jobqueue.*: queue, memory, "
+        "walltime), or wait longer (hydra.launcher.queue_timeout=SECONDS), then resume"], done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    # It cancelled its jobs as it stopped (nothing is left to the fixture's clean-up).
+    assert cluster.jobs() == [], cluster.jobs("%i %T %r")
+    # Bounded: the timeout, plus what Python and Hydra take to start and stop on a loaded machine.
+    assert elapsed < timeout + 60, f"stopped after {elapsed:.0f} s"
+
+
 @pytest.mark.slow
-def test_sweep_on_slurm_equals_the_local_cluster(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
+def test_pending_jobs_stop_the_sweep_and_its_rerun_equals_the_local_cluster(
+        slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
+    # Slurm accepts worker jobs for a partition that is down and keeps them pending: the sweep
+    # stops after hydra.launcher.queue_timeout (it would wait for its first worker for ever).
+    _pending_sweep_stops(slurm, workdir, _slurm_args(workdir, "slurm", "hydra.launcher.jobs=2"))
+    store = workdir / "slurm" / "results.zarr"
+    assert set(results.SweepStore(store, create=False).status().values()) == {"missing"}
+    # The same sweep on a partition that is up completes the store it left.
     jobqueue = ["hydra.launcher.jobs=2", f"+hydra.launcher.jobqueue.queue={slurm.partition}",
                 "+hydra.launcher.jobqueue.walltime=00:07:00", "+hydra.launcher.jobqueue.account=myproject"]
     proc = _popen(slurm, *_slurm_args(workdir, "slurm", *jobqueue), cwd=workdir)
     # While it runs, squeue shows the workers: two batch jobs with the requested resources.
     _wait("two worker jobs", lambda: len(slurm.jobs()) == 2, proc)
     running = slurm.jobs("%i %P %a %l %m %j")
+    # The same sweep on a LocalCluster, meanwhile (the Slurm sweep mostly waits for its workers).
+    local = _popen(slurm, "-m", *GRID, f"hydra.sweep.dir={workdir}/local", "hydra.launcher.n_workers=1",
+                   cwd=workdir)
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
     for line in running:
@@ -79,16 +114,15 @@ def test_sweep_on_slurm_equals_the_local_cluster(slurm: SlurmCluster, workdir: P
         assert memory in ("1G", "1024M"), running
     job_ids = {line.split()[0] for line in running}
     assert f"Slurm worker jobs {', '.join(sorted(job_ids, key=int))} submitted" in out, out
+    assert "4 jobs, 0 already complete" in out, out
     # Each job's log names the batch job its worker ran in.
     for index in range(4):
         log = (workdir / "slurm" / str(index) / "job.log").read_text()
         named = re.search(r"slurm job (\d+)", log)
         assert named and named.group(1) in job_ids, log
     slurm.wait_for_empty_queue(60)
-    local = subprocess.run([str(BIN / "takeoff"), "-m", *GRID, f"hydra.sweep.dir={workdir}/local",
-                            "hydra.launcher.n_workers=1"], cwd=workdir, capture_output=True, text=True,
-                           timeout=240, check=False)
-    assert local.returncode == 0, explain(local)
+    local_out, local_err = local.communicate(timeout=240)
+    assert local.returncode == 0, f"exit {local.returncode}\n{local_out}\n{local_err}"
     xr.testing.assert_identical(_data(workdir / "slurm" / "results.zarr"),
                                 _data(workdir / "local" / "results.zarr"))
 
@@ -96,7 +130,9 @@ def test_sweep_on_slurm_equals_the_local_cluster(slurm: SlurmCluster, workdir: P
 @pytest.mark.slow
 def test_cancelled_worker_job_costs_only_its_jobs(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
     # One worker job: cancelled, it is replaced by a new one, which finishes the sweep.
-    args = _slurm_args(workdir, "sweep", "hydra.launcher.jobs=1", "seed=range(0,3)")
+    # Tasks of one run each: the cancel lands while most runs are still to do.
+    args = _slurm_args(workdir, "sweep", "hydra.launcher.jobs=1", "hydra.launcher.batch_size=1",
+                       "seed=range(0,2)")
     store = workdir / "sweep" / "results.zarr"
     proc = _popen(slurm, *args, cwd=workdir)
     _wait("a completed run", lambda: _done(store) >= 1 and len(slurm.jobs()) == 1, proc)
@@ -106,16 +142,16 @@ def test_cancelled_worker_job_costs_only_its_jobs(slurm: SlurmCluster, workdir: 
     out, err = proc.communicate(timeout=300)
     assert proc.returncode in (0, 1), f"exit {proc.returncode}\n{out}\n{err}"
     replaced = {re.search(r"slurm job (\d+)", (workdir / "sweep" / str(i) / "job.log").read_text()).group(1)
-                for i in range(12) if "done in" in (workdir / "sweep" / str(i) / "job.log").read_text()}
+                for i in range(8) if "done in" in (workdir / "sweep" / str(i) / "job.log").read_text()}
     assert victim in replaced and len(replaced) == 2, replaced
     status = results.SweepStore(store, create=False).status()
     # Only the cancelled worker's jobs can have failed; the others are done.
-    assert len(status) == 12 and list(status.values()).count("done") >= 12 - 2, status
+    assert len(status) == 8 and list(status.values()).count("done") >= 8 - 2, status
     slurm.wait_for_empty_queue(60)
     rerun = _takeoff(slurm, *args, cwd=workdir)
     assert rerun.returncode == 0, explain(rerun)
     assert set(results.SweepStore(store, create=False).status().values()) == {"done"}
-    assert results.open_sweep(store).sizes["run"] == 12
+    assert results.open_sweep(store).sizes["run"] == 8
     slurm.wait_for_empty_queue(60)
 
 
@@ -131,7 +167,9 @@ def _resume_command(stderr: str) -> list[str]:
 def test_interrupted_sweep_leaves_no_job_and_resumes(slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
     store = workdir / "sweep" / "results.zarr"
     # Ctrl-C: the launcher cancels its worker jobs.
-    proc = _popen(slurm, *_slurm_args(workdir, "sweep", "seed=range(0,3)"), cwd=workdir)
+    # Tasks of one run each: "a completed run" is never the whole sweep done at once.
+    proc = _popen(slurm, *_slurm_args(workdir, "sweep", "seed=range(0,2)", "hydra.launcher.batch_size=1"),
+                  cwd=workdir)
     _wait("a completed run", lambda: _done(store) >= 1, proc)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -149,11 +187,11 @@ def test_interrupted_sweep_leaves_no_job_and_resumes(slurm: SlurmCluster, workdi
     orphaned = slurm.wait_for_empty_queue(60)
     print(f"queue empty {waited:.1f} s after Ctrl-C, {orphaned:.1f} s after SIGKILL")
     second = _done(store)
-    assert 1 <= first < second < 12, (first, second)
+    assert 1 <= first < second < 8, (first, second)
     rerun = _takeoff(slurm, *command, cwd=workdir)
     assert rerun.returncode == 0, explain(rerun)
-    assert f"12 jobs, {second} already complete" in rerun.stdout, rerun.stdout
-    assert _done(store) == 12
+    assert f"8 jobs, {second} already complete" in rerun.stdout, rerun.stdout
+    assert _done(store) == 8
     slurm.wait_for_empty_queue(60)
 
 
