@@ -75,7 +75,7 @@ def check_memory(run: RunConfig) -> None:
                  domains=len(run.tasks.domains))
 
 
-def _runs_here(cfg: Any) -> bool:
+def runs_here(cfg: Any) -> bool:
     """Return True when the jobs run on this machine (the launcher's local or sync cluster)."""
     from omegaconf import OmegaConf
 
@@ -93,12 +93,22 @@ def job_spec(cfg: Any, overrides: Sequence[str], *, index: int, store: str, job_
         When a value is out of range or unknown, or (jobs that run on this
         machine) the run would not fit in its memory.
     """
-    import yaml
+    return spec_of_run(to_run_config(cfg), overrides, index=index, store=store, job_dir=job_dir,
+                       here=runs_here(cfg))
 
+
+def spec_of_run(run: RunConfig, overrides: Sequence[str], *, index: int, store: str, job_dir: str | None,
+                here: bool) -> JobSpec:
+    """Package a validated run config for a worker (:func:`job_spec` once the config is converted).
+
+    Raises
+    ------
+    loops.params.ConfigError
+        When ``here`` (the job runs on this machine) and the run would not fit in its memory.
+    """
     import results
 
-    run = to_run_config(cfg)
-    if _runs_here(cfg):
+    if here:
         check_memory(run)
     config = identity(run)
     params = override_params(overrides, config)
@@ -108,7 +118,6 @@ def job_spec(cfg: Any, overrides: Sequence[str], *, index: int, store: str, job_
         params=tuple(sorted(params.items())),
         run=run,
         config=config,
-        config_yaml=yaml.safe_dump(config, sort_keys=True),
         run_id=results.run_id(config),
         store=store,
         job_dir=str(Path(job_dir).absolute()) if job_dir else None,

@@ -49,9 +49,8 @@ class JobSpec:
     run
         The validated run config.
     config
-        The resolved config as plain data (identity of the run).
-    config_yaml
-        The resolved config as YAML (provenance).
+        The resolved config as plain data (identity of the run); :attr:`config_yaml`
+        gives it as YAML (provenance).
     run_id
         Hash of ``config``.
     store
@@ -65,10 +64,16 @@ class JobSpec:
     params: tuple[tuple[str, Any], ...]
     run: RunConfig
     config: Mapping[str, Any]
-    config_yaml: str
     run_id: str
     store: str
     job_dir: str | None
+
+    @property
+    def config_yaml(self) -> str:
+        """Return the resolved config as YAML (made when asked: only a failed run's record keeps it)."""
+        import yaml
+
+        return str(yaml.safe_dump(dict(self.config), sort_keys=True))
 
 
 @dataclass(frozen=True)

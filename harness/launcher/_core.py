@@ -22,14 +22,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
-from omegaconf import OmegaConf, open_dict
+from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
+from omegaconf import OmegaConf
 
 import results
-from harness.compose import default_store, job_spec
 from harness.job import BatchSpec, JobFailure, JobResult, JobSpec, one_line, run_batch
 from harness.launcher.batching import Batcher
 from harness.launcher.cluster import ClusterError, Connection, import_jobqueue
+from harness.launcher.composer import SweepComposer, compose_jobs
 from harness.launcher.config import CLUSTERS, QUEUE_TIMEOUT
 from loops.params import ConfigError
 from results.claims import Holder, Refresher
@@ -86,90 +86,6 @@ def _say_resume(sweep_dir: Path) -> None:
     print(f"takeoff: resume with: {resume_command(sweep_dir)}", file=sys.stderr, flush=True)
 
 
-class SweepComposer:
-    """Compose every job's config the way Hydra does, without recomposing what the jobs share.
-
-    Hydra composes a job's config from its config-group choices (``loop=bare``,
-    ``+experiment=story``), then applies its value overrides
-    (``loop.propose.returns=1.2``) to the result. A sweep's jobs mostly differ in
-    values, so the composition is done once per distinct set of group choices
-    and each job's value overrides are applied to a copy with Hydra's own
-    function: the same config, without ~50 ms of composition per job.
-    """
-
-    def __init__(self, launcher: Any) -> None:
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        self.loader = launcher.hydra_context.config_loader
-        self.config = launcher.config
-        self.parser = OverridesParser.create()
-        self.groups = self._groups("")
-        self.cache: dict[tuple[str, ...], Any] = {}
-
-    def _groups(self, parent: str) -> set[str]:
-        names: set[str] = set()
-        for group in self.loader.list_groups(parent):
-            name = f"{parent}/{group}" if parent else group
-            names |= {name} | self._groups(name)
-        return names
-
-    def _is_value(self, override: Any) -> bool:
-        key = str(override.key_or_group)
-        return (override.package is None and not override.is_delete() and not override.is_add()
-                and not key.startswith("hydra") and key.replace(".", "/") not in self.groups)
-
-    def compose(self, overrides: Sequence[str]) -> Any:
-        """Return the composed config of a job with ``overrides``."""
-        import copy
-
-        from hydra._internal.config_loader_impl import ConfigLoaderImpl
-
-        parsed = self.parser.parse_overrides(list(overrides))
-        values = [o for o in parsed if self._is_value(o)]
-        structural = tuple(text for text, o in zip(overrides, parsed, strict=True) if not self._is_value(o))
-        if structural not in self.cache:
-            self.cache[structural] = self.loader.load_sweep_config(self.config, list(structural))
-        cfg = copy.deepcopy(self.cache[structural])
-        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
-        return cfg
-
-
-def compose_jobs(
-    launcher: Any,
-    job_overrides: Sequence[Sequence[str]],
-    initial_job_idx: int,
-) -> tuple[list[JobSpec], list[Any]]:
-    """Compose and validate every job's config; return the job specs and configs."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    composer = SweepComposer(launcher)
-    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
-    store = default_store(launcher.config, base_dir=str(sweep_dir))
-    specs, configs = [], []
-    for offset, overrides in enumerate(job_overrides):
-        index = initial_job_idx + offset
-        try:
-            cfg = composer.compose(overrides)
-            with open_dict(cfg):
-                cfg.hydra.job.id = index
-                cfg.hydra.job.num = index
-            specs.append(
-                job_spec(
-                    cfg,
-                    filter_overrides(overrides),
-                    index=index,
-                    store=store,
-                    job_dir=str(sweep_dir / str(index)),
-                )
-            )
-        except (ConfigError, HydraException, OmegaConfBaseException) as err:
-            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError(f"job #{index} ({' '.join(overrides)}): {message}") from None
-        configs.append(cfg)
-    return specs, configs
-
-
 def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
     """Run a batch of jobs; see the module docstring."""
     setup_globals()
@@ -181,9 +97,10 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         params = _params(launcher)
         # The first job is checked before any cluster starts: a mistake common to every job
         # (most are) then fails at once, with no cluster to start and close (seconds to minutes).
-        compose_jobs(launcher, job_overrides[:1], initial_job_idx)
+        composer = SweepComposer(launcher)
+        compose_jobs(launcher, job_overrides[:1], initial_job_idx, composer=composer)
         connecting = _connect_in_background(params)
-        specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx)
+        specs, configs = compose_jobs(launcher, job_overrides, initial_job_idx, composer=composer)
         store = results.SweepStore(specs[0].store) if specs else None
         if store is not None:
             store.check_writable()
