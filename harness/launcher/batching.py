@@ -1,12 +1,17 @@
 """How a sweep's runs are cut into batches: many short runs per Dask task, sized from a measured run time.
 
-A task costs a few milliseconds to ship and its batch group a few dozen to
-write, whatever its size; a story run simulates in tens of milliseconds. So
-short runs go many to a task: the first batches (about a quarter of the
-sweep's share per worker, at most :data:`FIRST_BATCH` runs) measure how long a
-run takes, and later batches hold about :data:`TARGET_S` seconds of runs, but
-never more than half a worker's share of what is left, so every worker stays
-busy to the end. ``hydra.launcher.batch_size`` fixes the size instead.
+A task costs a few milliseconds to ship and its batch group a few dozen
+milliseconds and 14 files to write, whatever its size; a story run takes a
+fraction of a second. So runs go many to a task: the first batches (half a
+worker's share of the sweep, at most :data:`FIRST_BATCH` runs) measure how
+long a run takes, and later batches hold about :data:`TARGET_S` seconds of
+runs (so a batch lost with its worker, or a progress bar's step, stays short),
+but never more than half a worker's share of what is left, so every worker
+stays busy to the end. ``hydra.launcher.batch_size`` fixes the size instead.
+
+A sweep of 32 story runs on 2 workers is 4 batches of 8 (about 2 files per
+run); a batch size chosen from a 2-second target made it batches of 1 or 2
+(8 files per run).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from collections.abc import Sequence
 from harness.job import JobSpec
 
 #: Seconds of runs a batch aims at once a run's time is known.
-TARGET_S = 2.0
+TARGET_S = 20.0
 #: Most runs in a first batch, before any run was timed.
-FIRST_BATCH = 8
+FIRST_BATCH = 16
 #: Most runs in any batch.
 MAX_BATCH = 1000
 
@@ -60,10 +65,14 @@ class Batcher:
         """Return the size of the next batch."""
         if self.size > 0:
             return self.size
-        share = math.ceil(len(self.queue) / (2 * self.workers))
         if self.run_s is None:
-            return max(1, min(FIRST_BATCH, math.ceil(self.total / (4 * self.workers))))
+            return max(1, min(FIRST_BATCH, math.ceil(self.total / (2 * self.workers))))
         by_time = max(1, int(TARGET_S / self.run_s))
+        if self.workers == 1:  # nothing to balance
+            return min(by_time, MAX_BATCH)
+        # Half a worker's share of what is left, but no less than an eighth of the target
+        # time: the tail's batches shrink without ending in a run per batch.
+        share = max(math.ceil(len(self.queue) / (2 * self.workers)), by_time // 8)
         return max(1, min(by_time, share, MAX_BATCH))
 
     def next(self) -> tuple[JobSpec, ...] | None:
