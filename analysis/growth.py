@@ -132,40 +132,15 @@ def _fit_saturating(t: NDArray[np.float64], y: NDArray[np.float64], a: float, t0
 
     ``ln K`` is closed-form at every ``(a, t0)`` (variable projection); the
     Jacobian is analytic (``softplus' = expit``); steps are clipped to the
-    bounds ``a`` in ``[1e-6, 100]``, ``t0`` in ``[0, span]``.
+    bounds ``a`` in ``[1e-6, 100]``, ``t0`` in ``[0, span]``. Compiled
+    (:func:`analysis.fits.fit_saturating`).
     """
-    lo, hi = np.array([1e-6, 0.0]), np.array([100.0, span])
-    p = np.clip(np.array([a, t0]), lo, hi)
+    from analysis.fits import fit_saturating
 
-    def residual(q: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
-        v = y + np.logaddexp(0.0, -q[0] * (t - q[1]))
-        r = v - v.mean()
-        return r, float(r @ r)
-
-    r, rss = residual(p)
-    damping = 1e-3
-    for _ in range(iterations):
-        e = special.expit(-p[0] * (t - p[1]))
-        jac = np.stack([-e * (t - p[1]), e * p[0]], axis=1)
-        jac -= jac.mean(axis=0)
-        jtj, jtr = jac.T @ jac, jac.T @ r
-        improved = done = False
-        while damping < 1e12:
-            step = np.linalg.solve(jtj + damping * np.diag(np.diag(jtj) + 1e-300), -jtr)
-            trial = np.clip(p + step, lo, hi)
-            r_new, rss_new = residual(trial)
-            if np.isfinite(rss_new) and rss_new < rss:
-                small = np.all(np.abs(trial - p) <= 1e-10 * (np.abs(p) + 1e-10))
-                done = bool(rss - rss_new <= 1e-12 * rss or small)
-                p, r, rss = trial, r_new, rss_new
-                damping = max(damping / 10, 1e-12)
-                improved = True
-                break
-            damping *= 10
-        if not improved or done:
-            break
-    v = y + np.logaddexp(0.0, -p[0] * (t - p[1]))
-    return np.array([float(v.mean()), p[0], p[1]]), rss
+    log_k, a, t0, rss = fit_saturating(np.ascontiguousarray(t, dtype=np.float64),
+                                       np.ascontiguousarray(y, dtype=np.float64), float(a), float(t0),
+                                       float(span), int(iterations))
+    return np.array([log_k, a, t0]), float(rss)
 
 
 def _grid_rss(x: NDArray[np.float64], y: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
@@ -184,13 +159,14 @@ def _profile(basis: Any, y: NDArray[np.float64], lo: float, hi: float, slope_bou
              grid: int = 24) -> tuple[NDArray[np.float64] | None, float]:
     """Fit ``y ~ c + s basis(u)`` over the one nonlinear parameter ``u`` in ``[lo, hi]``.
 
-    A log-spaced grid finds the basin, then the two neighbouring cells are
-    regridded six times (each time to 2/23 of the bracket); every grid is one
-    vectorised least-squares solve, the linear coefficients being closed-form
-    at every ``u`` (variable projection).
+    ``basis(us)`` takes a ``(grid,)`` array of ``u`` and returns the ``(grid, n)``
+    basis rows. A log-spaced grid finds the basin, then the two neighbouring
+    cells are regridded six times (each time to 2/23 of the bracket); every
+    grid is one vectorised least-squares solve, the linear coefficients being
+    closed-form at every ``u`` (variable projection).
     """
     us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
-    values = _grid_rss(np.stack([basis(float(u)) for u in us]), y, *slope_bounds)
+    values = _grid_rss(basis(us), y, *slope_bounds)
     k = int(np.argmin(values))
     if not np.isfinite(values[k]):
         return None, math.inf
@@ -198,12 +174,12 @@ def _profile(basis: Any, y: NDArray[np.float64], lo: float, hi: float, slope_bou
     a, b = float(us[max(k - 1, 0)]), float(us[min(k + 1, grid - 1)])
     for _ in range(6):
         inner = np.linspace(a, b, grid)
-        values = _grid_rss(np.stack([basis(float(v)) for v in inner]), y, *slope_bounds)
+        values = _grid_rss(basis(inner), y, *slope_bounds)
         k = int(np.argmin(values))
         if values[k] <= best:
             best, u = float(values[k]), float(inner[k])
         a, b = float(inner[max(k - 1, 0)]), float(inner[min(k + 1, grid - 1)])
-    c, slope, value = _linear_in(basis(u), y, *slope_bounds)
+    c, slope, value = _linear_in(basis(np.array([u]))[0], y, *slope_bounds)
     return np.array([c, slope, u]), value
 
 
@@ -284,10 +260,10 @@ def fit_laws_with_parameters(
     params, rss = _fit_saturating(t, y, float(p0[1]), float(p0[2]), span)
     out["saturating"] = (aic(rss, 3), params)
     # Power and hyperbolic: linear in (level, exponent) once the shift is fixed.
-    params, rss = _profile(lambda t1: np.log(t + t1), y, 1e-3, 2 * span, (1e-6, 1e3))
+    params, rss = _profile(lambda t1: np.log(t[None, :] + t1[:, None]), y, 1e-3, 2 * span, (1e-6, 1e3))
     out["power"] = (aic(rss, 3) if params is not None else math.inf, params)
-    params, rss = _profile(lambda tc: -np.log(np.maximum(tc - t, 1e-9)), y, span + 1e-3, 2 * span,
-                           (1e-6, 1e3))
+    params, rss = _profile(lambda tc: -np.log(np.maximum(tc[:, None] - t[None, :], 1e-9)), y, span + 1e-3,
+                           2 * span, (1e-6, 1e3))
     out["hyperbolic"] = (aic(rss, 3) if params is not None else math.inf, params)
     return out
 

@@ -66,7 +66,7 @@ def _first(y: np.ndarray) -> float:
     return float(y[ok][0]) if ok.any() else math.nan
 
 
-def wild_row(w: xr.Dataset, t: np.ndarray, config: Mapping[str, Any]) -> dict[str, float]:
+def wild_row(w: xr.Dataset | Mapping[str, Any], t: np.ndarray, config: Mapping[str, Any]) -> dict[str, float]:
     """Return one world's wild columns from its ``(cycle,)`` variables and the run's config."""
     if not all(name in w for name in WILD_VARIABLES):  # the wild is off (its variables not read)
         return dict.fromkeys(WILD_COLUMNS, math.nan)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ CURVES = (schema.ABILITY, schema.SCORE, schema.INSTANCES, schema.INSTANCES_EXTER
 #: Suffixes of a curve's moments over the seeds of a run: mean, standard deviation (ddof 0), worlds counted.
 MOMENTS = ("_mean", "_sd", "_n")
 #: Modules whose source decides a world's analysis (their digest is :func:`analysis_digest`).
-_SOURCES = ("growth.py", "events.py", "world.py", "wild.py")
+_SOURCES = ("growth.py", "fits.py", "events.py", "world.py", "wild.py")
 
 
 def analysis_digest() -> str:
@@ -124,11 +124,47 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any], *,
         Along ``seed``: :data:`WORLD_COLUMNS`, categorical ones as strings,
         the others as float64; attribute ``analysis_digest``.
     """
+    return _analyse(reduce_domains(ds, wild=wild_enabled(config)), config, min_effect)
+
+
+def analyse_run(ds: xr.Dataset, config: Mapping[str, Any], *,
+                min_effect: float = MIN_EFFECT) -> tuple[xr.Dataset, xr.Dataset]:
+    """Return :func:`analyse_worlds` and :func:`run_curves` of one run, reducing its domains once."""
     loaded = reduce_domains(ds, wild=wild_enabled(config))
+    return _analyse(loaded, config, min_effect), curve_moments(loaded)
+
+
+class _Values:
+    """One world's values of a variable, read as ``w[name].values`` (what :func:`world_row` reads)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+
+class _World(Mapping[str, _Values]):
+    """World ``s`` of a reduced run: ``loaded.isel(seed=s)`` for :func:`world_row`, without xarray's cost."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], s: int) -> None:
+        self.arrays, self.s = arrays, s
+
+    def __getitem__(self, name: str) -> _Values:
+        return _Values(self.arrays[name][self.s])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+
+def _analyse(loaded: xr.Dataset, config: Mapping[str, Any], min_effect: float) -> xr.Dataset:
     t = loaded[schema.CYCLE].values.astype(float)
     capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
                                   if loaded[schema.INSTANCES].size else math.nan))
-    worlds = [loaded.isel({schema.SEED: s}) for s in range(loaded.sizes[schema.SEED])]
+    arrays = {str(name): var.values for name, var in loaded.data_vars.items()}
+    worlds = [_World(arrays, s) for s in range(loaded.sizes[schema.SEED])]
     rows = [world_row(w, t, capacity, min_effect=min_effect) | wild_row(w, t, config) for w in worlds]
     data = {
         name: (schema.SEED, np.array([r[name] for r in rows], dtype=str if name in CATEGORICAL else float))
@@ -175,9 +211,12 @@ def run_curves(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
 
 
 def world_row(
-    w: xr.Dataset, t: np.ndarray, capacity: float, *, min_effect: float = MIN_EFFECT
+    w: xr.Dataset | Mapping[str, Any], t: np.ndarray, capacity: float, *, min_effect: float = MIN_EFFECT
 ) -> dict[str, Any]:
-    """Return one world's columns from its domain-averaged variables (``(cycle,)`` each)."""
+    """Return one world's columns from its domain-averaged variables (``(cycle,)`` each).
+
+    ``w`` is one world of :func:`reduce_domains`'s result (``w[name].values``).
+    """
     theta = w[schema.ABILITY].values.astype(float)
     score = w[schema.SCORE].values.astype(float)
     diverged = int(w[schema.DIVERGED_CYCLE].values)

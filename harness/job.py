@@ -203,14 +203,14 @@ def compute_run(spec: JobSpec) -> RunRecord:
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
     # The analysis of each world, where the data is made (issue 13): the report reads these small
     # tables and the curve means, never the trajectories of runs it does not draw.
-    from analysis.world import analyse_worlds, analysis_digest, run_curves
+    from analysis.world import analyse_run, analysis_digest
 
-    analysis = analyse_worlds(ds, spec.config)
+    analysis, curves = analyse_run(ds, spec.config)
     digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
     analysis = analysis.drop_vars(list(analysis.coords))
     analysis.attrs = {}
     return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
-                     analysis=analysis, curves=run_curves(ds, spec.config), info={"analysis_digest": digest})
+                     analysis=analysis, curves=curves, info={"analysis_digest": digest})
 
 
 def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
