@@ -272,6 +272,40 @@ def sweep_figures() -> dict[str, float]:
     }
 
 
+#: Story jobs of the end-to-end figure: the issue's 1,024 (TAKEOFF_BENCH_E2E_JOBS) take about as long
+#: as the rest of the bench while the analysis costs more than the simulation; 128 by default.
+E2E_JOBS = int(os.environ.get("TAKEOFF_BENCH_E2E_JOBS", "128"))
+
+
+def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """``takeoff -m`` + ``takeoff-report`` of story jobs on 2 workers against their compiled simulation / 2.
+
+    The fixed start-up (interpreters, imports, the cluster's start, the report's
+    start) is the wall time of the same two commands for one job of one cycle.
+    """
+    run = compose("+experiment=story")
+    simulated = 0.0
+    for seed in range(E2E_JOBS):
+        start = time.perf_counter()
+        COMPILED(run.world(), suite, cycles=run.cycles, run_seed=seed, seed_indices=range(run.seeds))
+        simulated += time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        def pipeline(name: str, *overrides: str) -> float:
+            sweep = takeoff("-m", *overrides, "hydra.launcher.n_workers=2", f"hydra.sweep.dir={tmp}/{name}",
+                            cwd=Path(tmp))
+            return sweep + time_report(Path(tmp) / name / "results.zarr", Path(tmp) / name / "report")
+
+        fixed = pipeline("fixed", "seeds=1", "cycles=1", "seed=0")
+        wall = pipeline("story", "+experiment=story", f"seed=range(0,{E2E_JOBS})")
+    return {
+        "end_to_end_jobs": E2E_JOBS,
+        "end_to_end_wall_s": wall,
+        "end_to_end_simulate_s": simulated,
+        "end_to_end_efficiency": simulated / 2 / wall,
+        "startup_s": fixed,
+    }
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     start = time.perf_counter()
@@ -328,6 +362,12 @@ def main() -> None:
     )
     print(f"{'harness overhead per job':<48} {figures['job_overhead_s'] * 1000:>12.1f} ms")
     print(f"{'files in the store per run (32 story jobs)':<48} {figures['files_per_run']:>12.2f}")
+    figures |= end_to_end_figures(suite)
+    print(
+        f"{f'end to end, {E2E_JOBS} story jobs on 2 workers':<48} {figures['end_to_end_wall_s']:>12.1f} s "
+        f"(simulation {figures['end_to_end_simulate_s']:.1f} s of one core: "
+        f"efficiency {figures['end_to_end_efficiency']:.3f}; fixed start-up {figures['startup_s']:.1f} s)"
+    )
     figures["bench_seconds"] = time.perf_counter() - start
     print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in figures.items()}))
 

@@ -94,7 +94,9 @@ def _dtype_name(values: np.ndarray) -> str:
 def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
     """Return the array name of each (dims, dtype) of a part's variables, with its variables in order."""
     out: dict[str, list[str]] = {}
-    for name, var in ds.data_vars.items():
+    variables = ds.variables  # Variables, not DataArrays: no DataArray built per variable and run
+    for name in ds.data_vars:
+        var = variables[name]
         dims = "_".join(str(d) for d in var.dims) or "scalar"
         out.setdefault(f"{part}-{dims}-{_dtype_name(np.asarray(var.values))}", []).append(str(name))
     return out
@@ -103,7 +105,7 @@ def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
 def layout(record: RunRecord) -> str:
     """Return a key that is equal for runs that can share a batch group (same coords and variables)."""
     ds = record.data
-    coords = {d: np.asarray(ds[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+    coords = {d: np.asarray(ds.variables[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
     arrays = {part: _stacks(pds, part) for part, pds in record.parts().items()}
     sizes = {part: {str(k): int(v) for k, v in pds.sizes.items()} for part, pds in record.parts().items()}
     return json.dumps([coords, arrays, sizes], sort_keys=True, default=str)
