@@ -1,4 +1,4 @@
-"""The saturating law's Levenberg–Marquardt fit, compiled (the analysis's costliest step).
+"""The growth laws' nonlinear fits, compiled (the analysis's costliest steps).
 
 :func:`analysis.growth.fit_laws_with_parameters` fits
 ``theta = ln K - softplus(-a (t - t0))`` to every world's trajectory twice (ability
@@ -7,29 +7,37 @@ and score); run as numpy calls on arrays of a few hundred points, each of its
 algorithm (variable projection of ``ln K``, analytic Jacobian, Marquardt's
 diagonal damping, steps clipped to the bounds, the same stopping rules) as
 scalar loops compiled by numba; the 2 x 2 normal equations are solved in
-closed form. Sums run in index order, so results can differ from numpy's
-pairwise sums in the last bits; the golden answers (``tests/analysis``) hold.
+closed form. :func:`grid_rss` evaluates the power and hyperbolic laws' profile
+grids. Sums run in index order, so results can differ from numpy's pairwise
+sums in the last bits; the golden answers (``tests/analysis``) hold.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numba
 import numpy as np
 
+
+def _jit(fn: Callable[..., Any]) -> Any:
+    """Compile ``fn`` in nopython mode, cached on disk; division by zero gives inf or NaN as numpy's."""
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+
+
 #: Bounds of the rate ``a``; ``t0`` lies in ``[0, span]``.
 A_LOW, A_HIGH = 1e-6, 100.0
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _softplus(x: float) -> float:
     """``log(1 + exp(x))`` without overflow (``numpy.logaddexp(0, x)``)."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _expit(x: float) -> float:
     """``1 / (1 + exp(-x))`` without overflow."""
     if x >= 0:
@@ -38,7 +46,7 @@ def _expit(x: float) -> float:
     return e / (1.0 + e)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _residual(t: Any, y: Any, a: float, t0: float, out: Any) -> float:
     """Fill ``out`` with the residual at ``(a, t0)`` (``ln K`` profiled out); return its sum of squares."""
     n = len(t)
@@ -54,7 +62,7 @@ def _residual(t: Any, y: Any, a: float, t0: float, out: Any) -> float:
     return rss
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
                    iterations: int) -> tuple[float, float, float, float]:
     """Return ``(ln K, a, t0, rss)`` of the saturating law fitted to ``y`` over ``t`` (see the module)."""
@@ -120,3 +128,48 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
     for i in range(n):
         total += y[i] + _softplus(-p0 * (t[i] - p1))
     return total / n, p0, p1, rss
+
+
+#: Kinds of basis of :func:`grid_rss`: the power law's ``ln(t + u)``, the hyperbolic law's ``-ln(u - t)``.
+POWER, HYPERBOLIC = 0, 1
+
+
+@_jit
+def grid_rss(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> Any:
+    """Return, for each ``u`` of ``us``, the residual sum of ``y ~ c + s basis(u)``, ``s`` in ``[lo, hi]``.
+
+    The basis is ``ln(t + u)`` (``kind`` :data:`POWER`) or ``-ln(max(u - t, 1e-9))``
+    (:data:`HYPERBOLIC`); the intercept is profiled out and the free slope
+    clipped to its bounds (:func:`analysis.growth._linear_in`). Not finite: ``inf``.
+    """
+    n = len(t)
+    out = np.empty(len(us))
+    basis = np.empty(n)
+    ym = 0.0
+    for i in range(n):
+        ym += y[i]
+    ym /= n
+    for g in range(len(us)):
+        u = us[g]
+        xm = 0.0
+        for i in range(n):
+            basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
+            xm += basis[i]
+        xm /= n
+        sxx = 0.0
+        sxy = 0.0
+        for i in range(n):
+            dx = basis[i] - xm
+            sxx += dx * dx
+            sxy += dx * (y[i] - ym)
+        slope = sxy / sxx if sxx > 0 else lo
+        if slope != slope:
+            out[g] = np.inf
+            continue
+        slope = min(max(slope, lo), hi)
+        rss = 0.0
+        for i in range(n):
+            r = (y[i] - ym) - slope * (basis[i] - xm)
+            rss += r * r
+        out[g] = rss if math.isfinite(rss) else np.inf
+    return out

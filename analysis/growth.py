@@ -88,6 +88,42 @@ def _t_quantile(p: float, df: int) -> float:
     return float(stats.t.ppf(p, df))
 
 
+@dataclass(frozen=True)
+class _Line:
+    """An OLS line: what :func:`scipy.stats.linregress` returns that the analysis reads."""
+
+    slope: float
+    intercept: float
+    stderr: float
+
+
+def _linregress(x: NDArray[np.float64], y: NDArray[np.float64]) -> _Line:
+    """Return :func:`scipy.stats.linregress`'s slope, intercept and slope standard error, the same bits.
+
+    The same numpy operations as scipy's (means, ``np.cov(bias=1)``, the clipped
+    correlation), without its input-checking wrapper, which cost more than the
+    regression on a trajectory's few hundred points. What scipy refuses (empty
+    input, identical ``x``) goes to scipy, which raises.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    n = len(x)
+    if x.size == 0 or y.size == 0 or x.dtype != np.float64 or y.dtype != np.float64 \
+            or x.ndim != 1 or y.shape != x.shape or (n > 1 and np.amax(x) == np.amin(x)):
+        res = stats.linregress(x, y)
+        return _Line(float(res.slope), float(res.intercept), float(res.stderr))
+    xmean, ymean = np.mean(x, None), np.mean(y, None)
+    ssxm, ssxym, _, ssym = np.cov(x, y, bias=True).flat
+    r: Any
+    if ssxm == 0.0 or ssym == 0.0:
+        r = np.asarray(np.nan if ssxym == 0 else 0.0)[()]
+    else:
+        r = ssxym / np.sqrt(ssxm * ssym)
+        r = 1.0 if r > 1.0 else -1.0 if r < -1.0 else r
+    slope = ssxym / ssxm
+    stderr = 0.0 if n == 2 else np.sqrt((1 - r**2) * ssym / ssxm / (n - 2))
+    return _Line(float(slope), float(ymean - slope * xmean), float(stderr))
+
+
 def _fit(model: Any, t: NDArray[np.float64], y: NDArray[np.float64], p0: NDArray[np.float64],
          bounds: tuple[NDArray[np.float64], NDArray[np.float64]], jac: Any = None) -> tuple[Any, float]:
     with warnings.catch_warnings():
@@ -143,30 +179,22 @@ def _fit_saturating(t: NDArray[np.float64], y: NDArray[np.float64], a: float, t0
     return np.array([log_k, a, t0]), float(rss)
 
 
-def _grid_rss(x: NDArray[np.float64], y: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
-    """Return the residual sum of :func:`_linear_in` for each row of ``x`` (``(grid, n)``) at once."""
-    with np.errstate(all="ignore"):
-        xm, ym = x.mean(axis=1, keepdims=True), float(y.mean())
-        dx = x - xm
-        sxx = np.einsum("ij,ij->i", dx, dx)
-        slope = np.clip(np.where(sxx > 0, dx @ (y - ym) / sxx, lo), lo, hi)
-        r = (y - ym) - slope[:, None] * dx
-        out = np.einsum("ij,ij->i", r, r)
-    return np.where(np.isfinite(out), out, np.inf)
-
-
-def _profile(basis: Any, y: NDArray[np.float64], lo: float, hi: float, slope_bounds: tuple[float, float],
-             grid: int = 24) -> tuple[NDArray[np.float64] | None, float]:
+def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: float, hi: float,
+             slope_bounds: tuple[float, float], grid: int = 24) -> tuple[NDArray[np.float64] | None, float]:
     """Fit ``y ~ c + s basis(u)`` over the one nonlinear parameter ``u`` in ``[lo, hi]``.
 
-    ``basis(us)`` takes a ``(grid,)`` array of ``u`` and returns the ``(grid, n)``
-    basis rows. A log-spaced grid finds the basin, then the two neighbouring
-    cells are regridded six times (each time to 2/23 of the bracket); every
-    grid is one vectorised least-squares solve, the linear coefficients being
-    closed-form at every ``u`` (variable projection).
+    ``basis`` is the power law's or the hyperbolic law's (``kind``, see
+    :func:`analysis.fits.grid_rss`). A log-spaced grid finds the basin, then
+    the two neighbouring cells are regridded six times (each time to 2/23 of
+    the bracket); every grid is one compiled pass, the linear coefficients
+    being closed-form at every ``u`` (variable projection).
     """
+    from analysis.fits import POWER, grid_rss
+
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
     us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
-    values = _grid_rss(basis(us), y, *slope_bounds)
+    values = grid_rss(t, y, us, kind, *slope_bounds)
     k = int(np.argmin(values))
     if not np.isfinite(values[k]):
         return None, math.inf
@@ -174,12 +202,13 @@ def _profile(basis: Any, y: NDArray[np.float64], lo: float, hi: float, slope_bou
     a, b = float(us[max(k - 1, 0)]), float(us[min(k + 1, grid - 1)])
     for _ in range(6):
         inner = np.linspace(a, b, grid)
-        values = _grid_rss(basis(inner), y, *slope_bounds)
+        values = grid_rss(t, y, inner, kind, *slope_bounds)
         k = int(np.argmin(values))
         if values[k] <= best:
             best, u = float(values[k]), float(inner[k])
         a, b = float(inner[max(k - 1, 0)]), float(inner[min(k + 1, grid - 1)])
-    c, slope, value = _linear_in(basis(np.array([u]))[0], y, *slope_bounds)
+    basis = np.log(t + u) if kind == POWER else -np.log(np.maximum(u - t, 1e-9))
+    c, slope, value = _linear_in(basis, y, *slope_bounds)
     return np.array([c, slope, u]), value
 
 
@@ -260,17 +289,18 @@ def fit_laws_with_parameters(
     params, rss = _fit_saturating(t, y, float(p0[1]), float(p0[2]), span)
     out["saturating"] = (aic(rss, 3), params)
     # Power and hyperbolic: linear in (level, exponent) once the shift is fixed.
-    params, rss = _profile(lambda t1: np.log(t[None, :] + t1[:, None]), y, 1e-3, 2 * span, (1e-6, 1e3))
+    from analysis.fits import HYPERBOLIC, POWER  # numba is imported when a fit is made, not before
+
+    params, rss = _profile(POWER, t, y, 1e-3, 2 * span, (1e-6, 1e3))
     out["power"] = (aic(rss, 3) if params is not None else math.inf, params)
-    params, rss = _profile(lambda tc: -np.log(np.maximum(tc[:, None] - t[None, :], 1e-9)), y, span + 1e-3,
-                           2 * span, (1e-6, 1e3))
+    params, rss = _profile(HYPERBOLIC, t, y, span + 1e-3, 2 * span, (1e-6, 1e3))
     out["hyperbolic"] = (aic(rss, 3) if params is not None else math.inf, params)
     return out
 
 
 def trend(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:
     """Return the OLS slope of ``y`` on ``t`` and the lower end of its 95% interval."""
-    res = stats.linregress(t, y)
+    res = _linregress(t, y)
     if len(t) < 3 or not np.isfinite(res.stderr):
         return float(res.slope), float(res.slope)
     q = _t_quantile(0.975, len(t) - 2)
@@ -291,7 +321,7 @@ def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float
     if keep.sum() < 4:
         return math.nan, math.nan, math.nan
     x, z = y[:-1][keep], np.log(dy[keep])
-    res = stats.linregress(x, z)
+    res = _linregress(x, z)
     slope = float(res.slope)
     if slope <= 0:
         return math.nan, math.nan, math.nan
@@ -403,4 +433,4 @@ def _ceiling_gap(params: NDArray[np.float64] | None, end: float) -> float:
 def _recent_slope(t: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     """Return the OLS slope of the second half of a window: its current growth rate."""
     half = len(t) // 2
-    return float(stats.linregress(t[half:], y[half:]).slope)
+    return _linregress(t[half:], y[half:]).slope

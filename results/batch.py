@@ -105,7 +105,8 @@ def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
 def layout(record: RunRecord) -> str:
     """Return a key that is equal for runs that can share a batch group (same coords and variables)."""
     ds = record.data
-    coords = {d: np.asarray(ds.variables[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+    variables = ds.variables
+    coords = {d: np.asarray(variables[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
     arrays = {part: _stacks(pds, part) for part, pds in record.parts().items()}
     sizes = {part: {str(k): int(v) for k, v in pds.sizes.items()} for part, pds in record.parts().items()}
     return json.dumps([coords, arrays, sizes], sort_keys=True, default=str)
