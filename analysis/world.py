@@ -8,6 +8,7 @@ computed by older code is visible as stale.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import warnings
@@ -69,8 +70,11 @@ MOMENTS = ("_mean", "_sd", "_n")
 _SOURCES = ("growth.py", "fits.py", "events.py", "world.py", "wild.py")
 
 
+@functools.cache
 def analysis_digest() -> str:
     """Return a short hex digest of the analysis code (the modules that compute a world's row).
+
+    Read once per process (a job analyses many runs; the code does not change under it).
 
     Examples
     --------
