@@ -66,7 +66,7 @@ def _data(path: Path) -> xr.Dataset:
 
 def _pending_sweep_stops(cluster: SlurmCluster, workdir: Path, args: list[str]) -> None:
     """Run a sweep whose worker jobs Slurm keeps pending: it stops with Slurm's reason and exit 2."""
-    timeout = 3
+    timeout = 2
     start = time.monotonic()
     done = _takeoff(cluster, *args, f"hydra.launcher.queue_timeout={timeout}",
                     f"+hydra.launcher.jobqueue.queue={DOWN_PARTITION}", cwd=workdir, timeout=120)
@@ -91,6 +91,9 @@ def _pending_sweep_stops(cluster: SlurmCluster, workdir: Path, args: list[str]) 
 @pytest.mark.slow
 def test_pending_jobs_stop_the_sweep_and_its_rerun_equals_the_local_cluster(
         slurm: SlurmCluster, workdir: Path) -> None:  # noqa: F811
+    # The same sweep on a LocalCluster, meanwhile (the Slurm sweeps mostly wait).
+    local = _popen(slurm, "-m", *GRID, f"hydra.sweep.dir={workdir}/local", "hydra.launcher.n_workers=1",
+                   cwd=workdir)
     # Slurm accepts worker jobs for a partition that is down and keeps them pending: the sweep
     # stops after hydra.launcher.queue_timeout (it would wait for its first worker for ever).
     _pending_sweep_stops(slurm, workdir, _slurm_args(workdir, "slurm", "hydra.launcher.jobs=2"))
@@ -103,9 +106,6 @@ def test_pending_jobs_stop_the_sweep_and_its_rerun_equals_the_local_cluster(
     # While it runs, squeue shows the workers: two batch jobs with the requested resources.
     _wait("two worker jobs", lambda: len(slurm.jobs()) == 2, proc)
     running = slurm.jobs("%i %P %a %l %m %j")
-    # The same sweep on a LocalCluster, meanwhile (the Slurm sweep mostly waits for its workers).
-    local = _popen(slurm, "-m", *GRID, f"hydra.sweep.dir={workdir}/local", "hydra.launcher.n_workers=1",
-                   cwd=workdir)
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
     for line in running:
