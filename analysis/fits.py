@@ -173,3 +173,47 @@ def grid_rss(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> Any:
             rss += r * r
         out[g] = rss if math.isfinite(rss) else np.inf
     return out
+
+
+@_jit
+def _argmin(values: Any) -> int:
+    """Return the first index of the smallest value (``numpy.argmin`` of an array without NaN)."""
+    k = 0
+    for i in range(1, len(values)):
+        if values[i] < values[k]:
+            k = i
+    return k
+
+
+@_jit
+def profile(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> tuple[float, float]:
+    """Return the best ``u`` of a profile grid search and its residual sum (``inf``: none finite).
+
+    ``us`` is the first grid; the two cells around its best point are then
+    regridded six times with ``grid`` evenly spaced points (numpy's
+    ``linspace``: ``i * step + a``, the last point ``b``), keeping the best
+    point seen (:func:`analysis.growth._profile`).
+    """
+    grid = len(us)
+    values = grid_rss(t, y, us, kind, lo, hi)
+    k = _argmin(values)
+    if not math.isfinite(values[k]):
+        return math.nan, math.inf
+    best = values[k]
+    u = us[k]
+    a = us[max(k - 1, 0)]
+    b = us[min(k + 1, grid - 1)]
+    inner = np.empty(grid)
+    for _ in range(6):
+        step = (b - a) / (grid - 1)
+        for i in range(grid):
+            inner[i] = i * step + a
+        inner[grid - 1] = b
+        values = grid_rss(t, y, inner, kind, lo, hi)
+        k = _argmin(values)
+        if values[k] <= best:
+            best = values[k]
+            u = inner[k]
+        a = inner[max(k - 1, 0)]
+        b = inner[min(k + 1, grid - 1)]
+    return u, best

@@ -186,27 +186,17 @@ def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: floa
     ``basis`` is the power law's or the hyperbolic law's (``kind``, see
     :func:`analysis.fits.grid_rss`). A log-spaced grid finds the basin, then
     the two neighbouring cells are regridded six times (each time to 2/23 of
-    the bracket); every grid is one compiled pass, the linear coefficients
-    being closed-form at every ``u`` (variable projection).
+    the bracket), in one compiled call (:func:`analysis.fits.profile`), the
+    linear coefficients being closed-form at every ``u`` (variable projection).
     """
-    from analysis.fits import POWER, grid_rss
+    from analysis.fits import POWER, profile
 
     t = np.ascontiguousarray(t, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
-    values = grid_rss(t, y, us, kind, *slope_bounds)
-    k = int(np.argmin(values))
-    if not np.isfinite(values[k]):
+    u, best = profile(t, y, us, kind, *slope_bounds)
+    if not np.isfinite(best):
         return None, math.inf
-    best, u = values[k], float(us[k])
-    a, b = float(us[max(k - 1, 0)]), float(us[min(k + 1, grid - 1)])
-    for _ in range(6):
-        inner = np.linspace(a, b, grid)
-        values = grid_rss(t, y, inner, kind, *slope_bounds)
-        k = int(np.argmin(values))
-        if values[k] <= best:
-            best, u = float(values[k]), float(inner[k])
-        a, b = float(inner[max(k - 1, 0)]), float(inner[min(k + 1, grid - 1)])
     basis = np.log(t + u) if kind == POWER else -np.log(np.maximum(u - t, 1e-9))
     c, slope, value = _linear_in(basis, y, *slope_bounds)
     return np.array([c, slope, u]), value
