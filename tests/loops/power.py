@@ -78,7 +78,7 @@ def rejections(run: RunConfig, worlds: int, change: str, suite: BenchmarkSuite, 
     for rep in range(reps):
         a = simulate(run.world(), suite, run_seed=1000 + rep, cycles=run.cycles, seed_indices=range(worlds))
         b = simulate(other.world(), suite, run_seed=2000 + rep, cycles=run.cycles, seed_indices=range(worlds))
-        hits += max_t(summaries(a), summaries(b), seed=rep)[1] <= ALPHA
+        hits += max_t(summaries(a)[0], summaries(b)[0], seed=rep)[1] <= ALPHA
     return hits
 
 

@@ -98,8 +98,8 @@ def feature_names(traj: Trajectory) -> list[str]:
     return [*names, "first guard bypass"]
 
 
-def summaries(traj: Trajectory) -> np.ndarray:
-    """Return ``(world, summary)`` per-world summaries that each mechanism moves (NaN kept).
+def summaries(traj: Trajectory) -> tuple[np.ndarray, list[str]]:
+    """Return ``(world, summary)`` per-world summaries that each mechanism moves (NaN kept), and their names.
 
     Per domain-averaged variable: the last value, the mean over cycles, the spread of
     its cycle-to-cycle changes (the proposals' ``sigma``) and the share of cycles it
@@ -107,34 +107,27 @@ def summaries(traj: Trajectory) -> np.ndarray:
     variable the last value and the mean; per event count the total and the first
     half's total; the cycle of the first guard bypass (the run's length if none).
     """
-    cols: list[np.ndarray] = []
+    cols: dict[str, np.ndarray] = {}
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN worlds give NaN, kept as such
         for name in DOMAIN_FIELDS:
             v = getattr(traj, name).mean(axis=-1)
-            cols += [v[:, -1], np.nanmean(v, axis=1), np.nanstd(np.diff(v, axis=1), axis=1),
-                     np.isfinite(v).mean(axis=1)]
+            cols[f"{name} last"], cols[f"{name} mean"] = v[:, -1], np.nanmean(v, axis=1)
+            cols[f"{name} step spread"] = np.nanstd(np.diff(v, axis=1), axis=1)
+            cols[f"{name} finite share"] = np.isfinite(v).mean(axis=1)
         lead = (traj.ability_max - traj.ability).mean(axis=-1)
-        cols += [np.nanmean(lead, axis=1), lead[:, -1]]
+        cols["best instance's lead mean"] = np.nanmean(lead, axis=1)
+        cols["best instance's lead last"] = lead[:, -1]
         for name in STATE_FIELDS:
             v = getattr(traj, name).astype(np.float64)
-            cols += [v[:, -1], np.nanmean(v, axis=1)]
+            cols[f"{name} last"], cols[f"{name} mean"] = v[:, -1], np.nanmean(v, axis=1)
         for name in EVENT_FIELDS:
             v = getattr(traj, name).astype(np.float64)
-            cols += [np.nansum(v, axis=1), np.nansum(v[:, : v.shape[1] // 2], axis=1)]
-    n = traj.ability.shape[1]
+            cols[f"{name} total"] = np.nansum(v, axis=1)
+            cols[f"{name} first half"] = np.nansum(v[:, : v.shape[1] // 2], axis=1)
     hit = traj.guard_patches > 0
-    cols.append(np.where(hit.any(axis=1), hit.argmax(axis=1), n).astype(np.float64))
-    return np.stack(cols, axis=1).astype(np.float64)
-
-
-def summary_names() -> list[str]:
-    """Return the names of :func:`summaries`' columns (for messages)."""
-    names = [f"{v} {what}" for v in DOMAIN_FIELDS for what in ("last", "mean", "step spread", "finite share")]
-    names += ["best instance's lead mean", "best instance's lead last"]
-    names += [f"{v} {what}" for v in STATE_FIELDS for what in ("last", "mean")]
-    names += [f"{v} {what}" for v in EVENT_FIELDS for what in ("total", "first half")]
-    return [*names, "first guard bypass"]
+    cols["first guard bypass"] = np.where(hit.any(axis=1), hit.argmax(axis=1), traj.ability.shape[1])
+    return np.stack(list(cols.values()), axis=1).astype(np.float64), list(cols)
 
 
 def _welch(x: np.ndarray, first: np.ndarray) -> np.ndarray:
