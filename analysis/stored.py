@@ -67,8 +67,13 @@ def _blocks(analysis: xr.Dataset, variables: Sequence[str],
     """
     if not len(runs):
         return
-    for start in range(int(runs[0]), int(runs[-1]) + 1, BLOCK_RUNS):
-        inside = runs[(runs >= start) & (runs < start + BLOCK_RUNS)]
+    from results.sweep import CACHE_BYTES
+
+    # A block's rows of every variable stay in the reader's cache until the last variable is read.
+    per_run = sum(analysis[v].dtype.itemsize * int(np.prod(analysis[v].shape[1:])) for v in variables)
+    size = max(1, min(BLOCK_RUNS, CACHE_BYTES // 2 // max(per_run, 1)))
+    for start in range(int(runs[0]), int(runs[-1]) + 1, size):
+        inside = runs[(runs >= start) & (runs < start + size)]
         if not len(inside):
             continue
         part = analysis[list(variables)].isel({schema.RUN: slice(int(inside[0]), int(inside[-1]) + 1)})

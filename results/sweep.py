@@ -35,6 +35,8 @@ from results.verify import DamagedRunError, damaged
 BLOCK_ELEMENTS = 1 << 22
 #: A read of every variable of a stacked array's rows is kept for the other variables up to this size.
 WHOLE_ROWS_BYTES = 1 << 25
+#: Bytes of whole rows (:class:`_RowCache`) kept for the other variables of a block of runs.
+CACHE_BYTES = 1 << 28
 #: The coordinate along ``run`` holding the digest of the model code that computed each run.
 MODEL_DIGEST = "model_digest"
 #: The coordinate along ``run`` (in :func:`open_analysis`) holding the digest of the analysis code.
@@ -99,8 +101,10 @@ class _RowCache:
     runs once instead of once per variable.
     """
 
-    def __init__(self, size: int = 8) -> None:
-        self.size, self.lock = size, threading.Lock()
+    def __init__(self, size: int = CACHE_BYTES) -> None:
+        # Bounded in bytes, not reads: dask reads a block of runs a variable at a time, every
+        # group of the block for each variable; the block's rows must stay for the next variable.
+        self.size, self.lock, self.held = size, threading.Lock(), 0
         self.items: OrderedDict[tuple[str, str, bytes], np.ndarray] = OrderedDict()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -119,9 +123,11 @@ class _RowCache:
                 return self.items[key]
         rows = read()
         with self.lock:
-            self.items[key] = rows
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            if key not in self.items:
+                self.items[key] = rows
+                self.held += rows.nbytes
+            while self.held > self.size and len(self.items) > 1:
+                self.held -= self.items.popitem(last=False)[1].nbytes
         return rows
 
 
