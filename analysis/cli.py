@@ -9,6 +9,7 @@ be written), one line, nothing written; 3 not every run is done: under
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from analysis.reanalyse import ClusterOptions, Reanalysis
     from results.store import SweepStore
 
 #: Exit codes (DESIGN section 3, "Verify").
@@ -49,12 +51,27 @@ def _parser() -> argparse.ArgumentParser:
                         help="design stores: the condition over per-run outputs that scenario discovery "
                              "(PRIM) looks for (default: 'p_takeoff >= 0.5')")
     parser.add_argument("--reanalyse", action="store_true",
-                        help="analyse every run from its trajectories, even where the store holds its "
-                             "analysis by the current analysis code")
+                        help="analyse every run again from its trajectories, on a Dask cluster (below), "
+                             "even where the store holds its analysis by the current analysis code")
     parser.add_argument("--min-effect", type=float, default=None, metavar="X",
                         help=f"the plateau rule's minimum effect in ln C units (default {MIN_EFFECT}): "
                              "a trailing window whose gain left is below it is a plateau; any other "
-                             "value analyses every run again from its trajectories")
+                             "value analyses every run again from its trajectories, as --reanalyse does")
+    where = parser.add_argument_group(
+        "where --reanalyse (or --min-effect) analyses",
+        "the Dask launcher's keys of the same names (hydra.launcher.cluster, n_workers,\n"
+        "address, connect_timeout); by default a LocalCluster of one worker process per\n"
+        "core, closed after use")
+    where.add_argument("--cluster", default="local", metavar="KIND",
+                       help="local: a LocalCluster (processes, one thread each, no dashboard); "
+                            "sync: in this process, one task after another (default: local)")
+    where.add_argument("--n-workers", default="0", metavar="N",
+                       help="worker processes of the LocalCluster (default 0: one per core)")
+    where.add_argument("--address", default="", metavar="URL",
+                       help="an existing Dask scheduler (tcp://host:8786) instead of a LocalCluster; "
+                            "its workers need this takeoff installed")
+    where.add_argument("--connect-timeout", default="10", metavar="S",
+                       help="seconds to wait for the scheduler at --address (default 10)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when any run is not done, also when none is left to analyse")
     return parser
@@ -105,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--min-effect {args.min_effect}: give a positive number of ln C units "
                      f"(the default is {MIN_EFFECT})")
     min_effect = MIN_EFFECT if args.min_effect is None else args.min_effect
+    cluster = _cluster_options(args)
+    if isinstance(cluster, str):
+        return _fail(cluster)
     phase = tuple(args.phase.split(",")) if args.phase else None
     if phase is not None and (len(phase) != 2 or not all(phase) or phase[0] == phase[1]):
         return _fail(f"--phase {args.phase!r}: give two different parameters as X,Y")
@@ -124,7 +144,33 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     return _report(store, statuses, Path(args.out), quiet=args.quiet, strict=args.strict,
                    scenario=args.scenario or sensitivity.DEFAULT_SCENARIO, replicates=args.replicate,
-                   phase=phase, reanalyse=args.reanalyse or min_effect != MIN_EFFECT, min_effect=min_effect)
+                   phase=phase, reanalyse=args.reanalyse or min_effect != MIN_EFFECT, min_effect=min_effect,
+                   cluster=cluster)
+
+
+def _cluster_options(args: argparse.Namespace) -> Any:
+    """Return the :class:`analysis.reanalyse.ClusterOptions` the arguments give, or what is wrong (a str)."""
+    from analysis.reanalyse import ClusterOptions, options_problem
+
+    try:
+        n_workers = int(args.n_workers)
+    except ValueError:
+        return f"--n-workers {args.n_workers!r}: give a number of worker processes (0: one per core)"
+    try:
+        timeout = float(args.connect_timeout)
+    except ValueError:
+        return f"--connect-timeout {args.connect_timeout!r}: give a positive number of seconds"
+    options = ClusterOptions(cluster=args.cluster, n_workers=n_workers, address=args.address,
+                             connect_timeout=timeout)
+    problem = options_problem(options)
+    if problem is not None:
+        return problem
+    if options != ClusterOptions() and not (args.reanalyse or args.min_effect is not None):
+        given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(options)
+                 if getattr(options, f.name) != getattr(ClusterOptions(), f.name)]
+        return (f"{', '.join(given)} says where --reanalyse (or --min-effect) analyses, and neither is "
+                f"given; add --reanalyse to analyse every run again there")
+    return options
 
 
 def _verify(url: str) -> int:
@@ -155,7 +201,7 @@ def _what_to_do(url: str) -> str:
 
 def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], out: Path, *, quiet: bool,
             strict: bool, scenario: str, replicates: list[str], phase: tuple[str, ...] | None,
-            reanalyse: bool, min_effect: float) -> int:
+            reanalyse: bool, min_effect: float, cluster: ClusterOptions | None = None) -> int:
     """Analyse the sound runs, leave out (and count) every other run, write the report."""
     import warnings
 
@@ -167,7 +213,7 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
     from results import schema
     from results.store import StoreError
     from results.sweep import open_sweep
-    from results.verify import DAMAGED, DONE, STATUSES, DamagedRunError, left_out_line, status_counts
+    from results.verify import DAMAGED, DONE, STATUSES, DamagedRunError, damaged, left_out_line, status_counts
 
     def order(row: dict[str, str]) -> tuple[int, str]:
         return (STATUSES.index(row["status"]) if row["status"] in STATUSES else len(STATUSES), row["run_id"])
@@ -191,20 +237,44 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
     if problem is not None:
         return _fail(problem)
     pair = (phase[0], phase[1]) if phase is not None else None
-    analysis = None if reanalyse or ds is None else _stored_analysis(store.url, ())
     note = ""
+    excluded: set[str] = set()
+    reanalysis, where = None, ""
+    if reanalyse and ds is not None:
+        from analysis.reanalyse import ClusterOptions
+
+        try:
+            reanalysis, where = _reanalyse(store, ds, cluster or ClusterOptions(), quiet=quiet,
+                                           min_effect=min_effect)
+            note = f"--reanalyse: every run analysed again from its trajectories, {where}"
+        except _Refused as err:
+            return _fail(str(err))
+        if reanalysis.damaged:  # a chunk failed its checksum: leave its runs out, as below
+            given = {str(r): o for r, o in zip(ds[schema.RUN_ID].values, _overrides(ds), strict=True)}
+            for rid, reason in sorted(reanalysis.damaged.items()):
+                told = damaged([rid], {rid: given.get(rid, "").split()}, reason)
+                print(f"takeoff-report: warning: {told}", file=sys.stderr)
+                left[rid] = {"run_id": rid, "status": DAMAGED, "reason": reason,
+                             "overrides": given.get(rid, "")}
+                store.record_damage([rid], reason)  # so that a rerun of the sweep recomputes them
+            excluded.update(reanalysis.damaged)
+            ds = _reopen(store.url, excluded)
+    if reanalysis is not None:
+        analysis = None if ds is None else reanalysis.dataset(ds)
+    else:
+        analysis = None if reanalyse or ds is None else _stored_analysis(store.url, ())
     if analysis is not None and ds is not None:
         from analysis.stored import fresh_runs
 
         stale = int((~fresh_runs(ds, analysis)).sum())
         if stale:
             note = (f"{stale} of {ds.sizes['run']} runs hold no analysis by the current analysis code "
-                    f"(older code, or none stored): analysed again from their trajectories")
+                    f"(older code, or none stored): analysed again from their trajectories in this process "
+                    f"(--reanalyse analyses every run on a Dask cluster)")
     if ds is not None and min_effect != MIN_EFFECT:
         note = (f"--min-effect {min_effect} (the jobs analysed with {MIN_EFFECT}): every run analysed again "
-                f"from its trajectories")
+                f"from its trajectories" + (f", {where}" if reanalysis is not None else ""))
     written: dict[str, Any] | None = None
-    excluded: set[str] = set()
     while ds is not None and ds.sizes[schema.RUN]:
         line = left_out_line(ds.sizes[schema.RUN], status_counts(r["status"] for r in left.values()))
         table = pd.DataFrame(sorted(left.values(), key=order),
@@ -226,13 +296,10 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
             store.record_damage(new, err.reason)  # so that a rerun of the sweep recomputes them
             excluded.update(new)
             # Opened afresh without them: a block of the old sweep would read them again.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # printed above already
-                try:
-                    ds = open_sweep(store.url, exclude=excluded)
-                except StoreError:
-                    ds = None
-            if analysis is not None:
+            ds = _reopen(store.url, excluded)
+            if reanalysis is not None:
+                analysis = None if ds is None else reanalysis.dataset(ds)
+            elif analysis is not None:
                 analysis = _stored_analysis(store.url, excluded)
         except OSError as err:
             return _fail(f"cannot write the report into {str(out)!r}: {err.strerror or err}")
@@ -252,6 +319,52 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
     print(written["text"])
     print(f"report: {Path(written['report']).resolve()}")
     return EXIT_NOT_DONE if strict and left else EXIT_OK
+
+
+class _Refused(Exception):
+    """The reanalysis cannot be done as asked; the message is one line for the user."""
+
+
+def _reanalyse(store: SweepStore, ds: Any, cluster: ClusterOptions, *, quiet: bool,
+               min_effect: float) -> tuple[Reanalysis, str]:
+    """Analyse every run of ``ds`` again on the cluster ``cluster`` gives; return it and where it ran."""
+    from tqdm import tqdm
+
+    from analysis import reanalyse
+    from analysis.world import analysis_digest
+    from results import schema
+
+    ids = [str(r) for r in ds[schema.RUN_ID].values]
+    try:
+        with reanalyse.connect(cluster) as client:
+            workers = 1 if client is None else len(client.nthreads())
+            with tqdm(total=len(ids), desc="reanalyse", unit="run", disable=quiet or None) as bar:
+                done = reanalyse.reanalyse(store, ids, client, min_effect=min_effect, progress=bar.update)
+    except reanalyse.ReanalyseError as err:
+        raise _Refused(str(err)) from err
+    other = done.digests - {analysis_digest()}
+    if other:
+        raise _Refused(f"the workers at --address {cluster.address} run other analysis code (digest "
+                       f"{', '.join(sorted(other))}) than this takeoff-report ({analysis_digest()}); "
+                       f"install the same takeoff on them")
+    where = (f"the scheduler at {cluster.address} ({workers} workers)" if cluster.address
+             else "this process" if client is None else f"a LocalCluster of {workers} workers")
+    return done, f"{len(ids) - len(done.damaged)} runs on {where}"
+
+
+def _reopen(url: str, excluded: Collection[str]) -> Any:
+    """Return the sweep opened afresh without ``excluded`` (runs found damaged), or None if none is left."""
+    import warnings
+
+    from results.store import StoreError
+    from results.sweep import open_sweep
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # printed already
+        try:
+            return open_sweep(url, exclude=excluded)
+        except StoreError:
+            return None
 
 
 def _overrides(ds: Any) -> list[str]:

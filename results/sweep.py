@@ -474,6 +474,50 @@ def open_analysis(path_or_url: str | os.PathLike[str], *, exclude: Collection[st
                     combine_attrs="override")
 
 
+def open_group(store: SweepStore, group: str) -> xr.Dataset:
+    """Return the trajectories of one published group's runs, lazily, on the group's own grid.
+
+    What a job wrote, as it wrote it: the seeds, cycles and domains of this
+    group only (:func:`open_sweep` aligns every run on the union of the
+    sweep's), so a run analysed from it is analysed as its job analysed it
+    (``takeoff-report --reanalyse``). Reads the group's ``zarr.json`` only;
+    a damaged chunk raises :class:`results.DamagedRunError` when it is read.
+
+    Parameters
+    ----------
+    store
+        The store (opened for reading).
+    group
+        The group's name under ``batches/`` (``runs/`` in a schema v1 store):
+        the ``group`` of its :meth:`SweepStore.index` entry.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``run`` (ordered by ``run_id``), ``seed``, ``cycle``, ``domain``;
+        attribute ``configs`` as in :func:`open_sweep`.
+    """
+    if store.version == 1:
+        entry = {**store._v1_entry(group), "group": group}
+    else:
+        entry = {**store._group_entry(group), "group": group}
+    entries = {group: entry}
+    runs = _plan(entries)
+    grid = {dim: list(entry["coords"][dim]) for dim in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
+    token = hashlib.sha256("\n".join([store.url, group, "group"]).encode()).hexdigest()[:16]
+    coords: dict[str, Any] = {
+        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
+        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
+        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
+                        schema.COORDS[schema.DOMAIN]),
+        schema.RUN_ID: (schema.RUN, runs.ids, schema.COORDS[schema.RUN_ID]),
+    }
+    ds = xr.Dataset(_lazy(store, entries, batch.TRAJECTORY, runs, grid, token), coords=coords)
+    ds.attrs["configs"] = json.dumps(dict(zip(runs.ids.tolist(), runs.column(entries, "config", "{}"),
+                                              strict=True)))
+    return ds
+
+
 def failures(path_or_url: str | os.PathLike[str]) -> Any:
     """Return the failed runs of a store that never completed, as a pandas DataFrame.
 
