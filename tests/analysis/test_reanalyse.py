@@ -49,7 +49,8 @@ def _assert_analysis_equal(mine: xr.Dataset, stored: xr.Dataset) -> None:
             np.testing.assert_array_equal(a.astype(np.float64), b.astype(np.float64), err_msg=name)
 
 
-def test_reanalysis_is_the_jobs_analysis_bit_for_bit(sweep: Path, stored_report: Path, tmp_path: Path) -> None:
+def test_reanalysis_is_the_jobs_analysis_bit_for_bit(sweep: Path, stored_report: Path,
+                                                     tmp_path: Path) -> None:
     ds = results.open_sweep(sweep)
     store = results.SweepStore(sweep, create=False)
     done = reanalyse(store, ds["run_id"].values.astype(str).tolist(), None, min_effect=0.01)
@@ -94,7 +95,8 @@ def test_a_stale_store_is_analysed_again_in_full(sweep: Path, stored_report: Pat
     stale = tmp_path / "stale.zarr"
     _write_stale_copy(sweep, stale)
     assert not fresh_runs(results.open_sweep(stale), results.open_analysis(stale)).any()
-    code = main([str(stale), "--out", str(tmp_path / "report"), "--quiet", "--reanalyse", "--cluster", "sync"])
+    code = main([str(stale), "--out", str(tmp_path / "report"), "--quiet", "--reanalyse",
+                 "--cluster", "sync"])
     said = capsys.readouterr().out
     assert code == 0, said
     assert "--reanalyse: every run analysed again from its trajectories, 4 runs on this process" in said

@@ -37,7 +37,7 @@ def test_report_reads_no_trajectory_and_agrees_with_reanalyse(sweep: Path, tmp_p
     for name in ("story.png", "trajectories.png", "outbreak.png"):
         assert (tmp_path / "fresh" / name).is_file(), name
     broken_again = run("takeoff-report", str(broken), "--out", str(tmp_path / "b"), "--quiet", "--reanalyse",
-                       cwd=tmp_path)
+                       "--cluster", "sync", cwd=tmp_path)
     assert broken_again.returncode != 0, "--reanalyse read the (broken) trajectories"
 
 
