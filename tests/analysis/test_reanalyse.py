@@ -29,9 +29,7 @@ OLD_DIGEST = "0123456789abcdef"
 def stored_report(sweep: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the report of ``sweep`` from the analysis its jobs stored."""
     out = tmp_path_factory.mktemp("stored-report")
-    done = run("takeoff-report", str(sweep), "--out", str(out), "--quiet", cwd=out)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "analysed again" not in done.stdout, done.stdout
+    assert main([str(sweep), "--out", str(out), "--quiet"]) == 0
     return out
 
 
