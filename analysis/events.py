@@ -48,25 +48,10 @@ def jump(t: NDArray[np.float64], y: NDArray[np.float64], *, window: int = 5,
     t, y = t[ok], y[ok]
     if len(y) < 2 * window + 2:
         return math.nan, math.nan
-    d = np.diff(y)
-    from numpy.lib.stride_tricks import sliding_window_view
+    from analysis.fits import jump as compiled  # the medians of every rise's neighbours, compiled
 
-    # Neighbourhoods of d[i] for i in [window, len(d) - window): w before and w after.
-    around = sliding_window_view(d, 2 * window + 1)
-    centre = around[:, window]
-    neighbours = np.concatenate([around[:, :window], around[:, window + 1:]], axis=1)
-    level = np.median(neighbours, axis=1)
-    spread = 1.4826 * np.median(np.abs(neighbours - level[:, None]), axis=1)
-    global_spread = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-    floor = max(global_spread, 1e-9 * max(float(np.max(np.abs(y))), 1.0))
-    z = (centre - level) / np.maximum(spread, floor)
-    k = int(np.argmax(z))
-    if z[k] < min_z:
-        return math.nan, math.nan
-    i = k + window  # index into d: the rise from y[i] to y[i + 1]
-    before = y[max(0, i + 1 - window): i + 1]
-    after = y[i + 1: i + 1 + window]
-    return float(t[i + 1]), float(np.median(after) - np.median(before))
+    return compiled(np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+                    int(window), float(min_z))
 
 
 def first_cycle(t: NDArray[np.float64], mask: NDArray[np.bool_]) -> float:

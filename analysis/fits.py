@@ -217,3 +217,82 @@ def profile(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> tuple[f
         a = inner[max(k - 1, 0)]
         b = inner[min(k + 1, grid - 1)]
     return u, best
+
+
+@_jit
+def _median(values: Any, scratch: Any) -> float:
+    """``numpy.median`` of a small array (sorted into ``scratch``; the mean of the middle two when even)."""
+    n = len(values)
+    for i in range(n):  # insertion sort: a few values, no allocation
+        v = values[i]
+        j = i
+        while j > 0 and scratch[j - 1] > v:
+            scratch[j] = scratch[j - 1]
+            j -= 1
+        scratch[j] = v
+    half = n // 2
+    if n % 2:
+        return float(scratch[half])
+    return float((scratch[half - 1] + scratch[half]) / 2.0)
+
+
+@_jit
+def jump_scores(d: Any, window: int, floor: float) -> Any:
+    """Return each rise's score against its neighbours (:func:`analysis.events.jump`).
+
+    For ``d[i]``, ``i`` in ``[window, len(d) - window)``: ``(d[i] - m) / max(1.4826 mad, floor)``
+    with ``m`` and ``mad`` the median and median absolute deviation of the ``window``
+    rises before and the ``window`` after (numpy's ``median`` on each, bit for bit).
+    """
+    count = len(d) - 2 * window
+    z = np.empty(max(count, 0))
+    neighbours = np.empty(2 * window)
+    deviations = np.empty(2 * window)
+    scratch = np.empty(2 * window)
+    for k in range(count):
+        for j in range(window):
+            neighbours[j] = d[k + j]
+            neighbours[window + j] = d[k + window + 1 + j]
+        level = _median(neighbours, scratch)
+        for j in range(2 * window):
+            deviations[j] = abs(neighbours[j] - level)
+        spread = 1.4826 * _median(deviations, scratch)
+        z[k] = (d[k + window] - level) / max(spread, floor)
+    return z
+
+
+@_jit
+def _sorted_median(values: Any) -> float:
+    """``numpy.median`` of ``values`` (any length >= 1), from a sorted copy."""
+    s = np.sort(values)
+    n = len(s)
+    half = n // 2
+    if n % 2:
+        return float(s[half])
+    return float((s[half - 1] + s[half]) / 2.0)
+
+
+@_jit
+def jump(t: Any, y: Any, window: int, min_z: float) -> tuple[float, float]:
+    """Return ``(jump_cycle, jump_size)`` of finite ``y`` over ``t`` (:func:`analysis.events.jump`)."""
+    n = len(y)
+    d = np.empty(n - 1)
+    for i in range(n - 1):
+        d[i] = y[i + 1] - y[i]
+    centre = _sorted_median(d)
+    global_spread = 1.4826 * _sorted_median(np.abs(d - centre))
+    top = 0.0
+    for i in range(n):
+        top = max(top, abs(y[i]))
+    floor = max(global_spread, 1e-9 * max(top, 1.0))
+    z = jump_scores(d, window, floor)
+    k = 0
+    for i in range(1, len(z)):
+        if z[i] > z[k]:
+            k = i
+    if not z[k] >= min_z:
+        return math.nan, math.nan
+    i = k + window  # index into d: the rise from y[i] to y[i + 1]
+    before = y[max(0, i + 1 - window): i + 1]
+    after = y[i + 1: i + 1 + window]
+    return float(t[i + 1]), _sorted_median(after) - _sorted_median(before)
