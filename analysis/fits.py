@@ -135,6 +135,40 @@ POWER, HYPERBOLIC = 0, 1
 
 
 @_jit
+def _rss_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float, basis: Any) -> float:
+    """Return the residual sum of ``y ~ c + s basis(u)`` (``ym``: the mean of ``y``), or ``inf``."""
+    n = len(t)
+    xm = 0.0
+    for i in range(n):
+        basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
+        xm += basis[i]
+    xm /= n
+    sxx = 0.0
+    sxy = 0.0
+    for i in range(n):
+        dx = basis[i] - xm
+        sxx += dx * dx
+        sxy += dx * (y[i] - ym)
+    slope = sxy / sxx if sxx > 0 else lo
+    if slope != slope:
+        return np.inf
+    slope = min(max(slope, lo), hi)
+    rss = 0.0
+    for i in range(n):
+        r = (y[i] - ym) - slope * (basis[i] - xm)
+        rss += r * r
+    return rss if math.isfinite(rss) else np.inf
+
+
+@_jit
+def _mean(y: Any) -> float:
+    total = 0.0
+    for i in range(len(y)):
+        total += y[i]
+    return total / len(y)
+
+
+@_jit
 def grid_rss(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> Any:
     """Return, for each ``u`` of ``us``, the residual sum of ``y ~ c + s basis(u)``, ``s`` in ``[lo, hi]``.
 
@@ -142,36 +176,11 @@ def grid_rss(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> Any:
     (:data:`HYPERBOLIC`); the intercept is profiled out and the free slope
     clipped to its bounds (:func:`analysis.growth._linear_in`). Not finite: ``inf``.
     """
-    n = len(t)
     out = np.empty(len(us))
-    basis = np.empty(n)
-    ym = 0.0
-    for i in range(n):
-        ym += y[i]
-    ym /= n
+    basis = np.empty(len(t))
+    ym = _mean(y)
     for g in range(len(us)):
-        u = us[g]
-        xm = 0.0
-        for i in range(n):
-            basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
-            xm += basis[i]
-        xm /= n
-        sxx = 0.0
-        sxy = 0.0
-        for i in range(n):
-            dx = basis[i] - xm
-            sxx += dx * dx
-            sxy += dx * (y[i] - ym)
-        slope = sxy / sxx if sxx > 0 else lo
-        if slope != slope:
-            out[g] = np.inf
-            continue
-        slope = min(max(slope, lo), hi)
-        rss = 0.0
-        for i in range(n):
-            r = (y[i] - ym) - slope * (basis[i] - xm)
-            rss += r * r
-        out[g] = rss if math.isfinite(rss) else np.inf
+        out[g] = _rss_at(t, y, ym, us[g], kind, lo, hi, basis)
     return out
 
 
@@ -185,14 +194,20 @@ def _argmin(values: Any) -> int:
     return k
 
 
+#: The golden section's ratio: each step keeps this share of the bracket.
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+#: The bracket left when a profile's search stops, as a share of the first grid's two cells
+#: (six regriddings of 24 points, each to 2/23 of the bracket, the search this one replaced).
+RESOLUTION = (2.0 / 23.0) ** 6
+
+
 @_jit
 def profile(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> tuple[float, float]:
-    """Return the best ``u`` of a profile grid search and its residual sum (``inf``: none finite).
+    """Return the best ``u`` of a profile search and its residual sum (``inf``: none finite).
 
-    ``us`` is the first grid; the two cells around its best point are then
-    regridded six times with ``grid`` evenly spaced points (numpy's
-    ``linspace``: ``i * step + a``, the last point ``b``), keeping the best
-    point seen (:func:`analysis.growth._profile`).
+    ``us`` is the first grid; around its best point, the two cells are searched
+    by golden section until the bracket is :data:`RESOLUTION` of them, keeping
+    the best point seen (:func:`analysis.growth._profile`).
     """
     grid = len(us)
     values = grid_rss(t, y, us, kind, lo, hi)
@@ -203,19 +218,26 @@ def profile(t: Any, y: Any, us: Any, kind: int, lo: float, hi: float) -> tuple[f
     u = us[k]
     a = us[max(k - 1, 0)]
     b = us[min(k + 1, grid - 1)]
-    inner = np.empty(grid)
-    for _ in range(6):
-        step = (b - a) / (grid - 1)
-        for i in range(grid):
-            inner[i] = i * step + a
-        inner[grid - 1] = b
-        values = grid_rss(t, y, inner, kind, lo, hi)
-        k = _argmin(values)
-        if values[k] <= best:
-            best = values[k]
-            u = inner[k]
-        a = inner[max(k - 1, 0)]
-        b = inner[min(k + 1, grid - 1)]
+    basis = np.empty(len(t))
+    ym = _mean(y)
+    stop = (b - a) * RESOLUTION
+    c = b - GOLDEN * (b - a)
+    d = a + GOLDEN * (b - a)
+    fc = _rss_at(t, y, ym, c, kind, lo, hi, basis)
+    fd = _rss_at(t, y, ym, d, kind, lo, hi, basis)
+    while b - a > stop:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - GOLDEN * (b - a)
+            fc = _rss_at(t, y, ym, c, kind, lo, hi, basis)
+        else:
+            a, c, fc = c, d, fd
+            d = a + GOLDEN * (b - a)
+            fd = _rss_at(t, y, ym, d, kind, lo, hi, basis)
+        if fc < best:
+            best, u = fc, c
+        if fd < best:
+            best, u = fd, d
     return u, best
 
 

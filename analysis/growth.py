@@ -46,13 +46,11 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
 
 REGIMES = ("plateau", "apparent_plateau", "polynomial", "exponential", "takeoff")
 #: Longest trajectory fitted as is; longer ones are thinned evenly (first and last kept).
@@ -85,6 +83,8 @@ class Regime:
 @functools.lru_cache(maxsize=1024)
 def _t_quantile(p: float, df: int) -> float:
     """Student's t quantile, cached (scipy's ppf costs more than the regression it serves)."""
+    from scipy import stats  # imported on first use: scipy.stats takes about 1 s to import
+
     return float(stats.t.ppf(p, df))
 
 
@@ -109,6 +109,8 @@ def _linregress(x: NDArray[np.float64], y: NDArray[np.float64]) -> _Line:
     n = len(x)
     if x.size == 0 or y.size == 0 or x.dtype != np.float64 or y.dtype != np.float64 \
             or x.ndim != 1 or y.shape != x.shape or (n > 1 and np.amax(x) == np.amin(x)):
+        from scipy import stats
+
         res = stats.linregress(x, y)
         return _Line(float(res.slope), float(res.intercept), float(res.stderr))
     xmean, ymean = np.mean(x, None), np.mean(y, None)
@@ -122,26 +124,6 @@ def _linregress(x: NDArray[np.float64], y: NDArray[np.float64]) -> _Line:
     slope = ssxym / ssxm
     stderr = 0.0 if n == 2 else np.sqrt((1 - r**2) * ssym / ssxm / (n - 2))
     return _Line(float(slope), float(ymean - slope * xmean), float(stderr))
-
-
-def _fit(model: Any, t: NDArray[np.float64], y: NDArray[np.float64], p0: NDArray[np.float64],
-         bounds: tuple[NDArray[np.float64], NDArray[np.float64]], jac: Any = None) -> tuple[Any, float]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            params, _ = optimize.curve_fit(model, t, y, p0=p0, bounds=bounds, maxfev=4000,
-                                           jac=jac if jac is not None else "2-point")
-        except (RuntimeError, ValueError):
-            return None, math.inf
-    resid = y - model(t, *params)
-    rss = float(np.dot(resid, resid))
-    return params, rss if np.isfinite(rss) else math.inf
-
-
-def _saturating_jacobian(t, log_k, a, t0):  # type: ignore[no-untyped-def]
-    # d/d(log_k, a, t0) of log_k - softplus(-a (t - t0)); softplus' = expit.
-    s = special.expit(-a * (t - t0))
-    return np.stack([np.ones_like(t), s * (t - t0), -s * a], axis=1)
 
 
 def _linear_in(x: NDArray[np.float64], y: NDArray[np.float64], lo: float,
