@@ -7,8 +7,9 @@ and score); run as numpy calls on arrays of a few hundred points, each of its
 algorithm (variable projection of ``ln K``, analytic Jacobian, Marquardt's
 diagonal damping, steps clipped to the bounds, the same stopping rules) as
 scalar loops compiled by numba; the 2 x 2 normal equations are solved in
-closed form. :func:`grid_rss` evaluates the power and hyperbolic laws' profile
-grids. Sums run in index order, so results can differ from numpy's pairwise
+closed form. :func:`profile` searches the power and hyperbolic laws' one
+nonlinear parameter (a grid, then golden section). :func:`jump` is the jump
+detector's sliding medians. Sums run in index order, so results can differ from numpy's pairwise
 sums in the last bits; the golden answers (``tests/analysis``) hold.
 """
 
