@@ -167,8 +167,9 @@ def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: floa
 
     ``basis`` is the power law's or the hyperbolic law's (``kind``, see
     :func:`analysis.fits.grid_rss`). A log-spaced grid finds the basin, then
-    the two neighbouring cells are searched by golden section, in one compiled call (:func:`analysis.fits.profile`), the
-    linear coefficients being closed-form at every ``u`` (variable projection).
+    golden section searches its two neighbouring cells, in one compiled call
+    (:func:`analysis.fits.profile`), the linear coefficients being closed-form
+    at every ``u`` (variable projection).
     """
     from analysis.fits import POWER, profile
 
