@@ -48,12 +48,18 @@ def _expit(x: float) -> float:
 
 
 @_jit
-def _residual(t: Any, y: Any, a: float, t0: float, out: Any) -> float:
-    """Fill ``out`` with the residual at ``(a, t0)`` (``ln K`` profiled out); return its sum of squares."""
+def _residual(t: Any, y: Any, a: float, t0: float, out: Any, decay: Any) -> float:
+    """Fill ``out`` with the residual at ``(a, t0)`` (``ln K`` profiled out); return its sum of squares.
+
+    ``decay`` gets ``exp(-|x|)`` of each point's ``x = -a (t - t0)``: the softplus
+    here and the expit of the Jacobian at the same point both need it.
+    """
     n = len(t)
     total = 0.0
     for i in range(n):
-        out[i] = y[i] + _softplus(-a * (t[i] - t0))
+        x = -a * (t[i] - t0)
+        decay[i] = math.exp(-abs(x))
+        out[i] = y[i] + (max(x, 0.0) + math.log1p(decay[i]))
         total += out[i]
     mean = total / n
     rss = 0.0
@@ -72,15 +78,18 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
     p1 = min(max(t0, 0.0), span)
     r = np.empty(n)
     trial_r = np.empty(n)
+    decay = np.empty(n)
+    trial_decay = np.empty(n)
     j0 = np.empty(n)
     j1 = np.empty(n)
-    rss = _residual(t, y, p0, p1, r)
+    rss = _residual(t, y, p0, p1, r, decay)
     damping = 1e-3
     for _ in range(iterations):
         m0 = 0.0
         m1 = 0.0
         for i in range(n):
-            e = _expit(-p0 * (t[i] - p1))
+            # _expit(x) from the residual's exp(-|x|), x = -p0 (t - p1): the same bits, one exp fewer.
+            e = 1.0 / (1.0 + decay[i]) if -p0 * (t[i] - p1) >= 0 else decay[i] / (1.0 + decay[i])
             j0[i] = -e * (t[i] - p1)
             j1[i] = e * p0
             m0 += j0[i]
@@ -110,7 +119,7 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
             s1 = (-g1 * b00 + g0 * a01) / det
             q0 = min(max(p0 + s0, A_LOW), A_HIGH)
             q1 = min(max(p1 + s1, 0.0), span)
-            rss_new = _residual(t, y, q0, q1, trial_r)
+            rss_new = _residual(t, y, q0, q1, trial_r, trial_decay)
             if math.isfinite(rss_new) and rss_new < rss:
                 small = (abs(q0 - p0) <= 1e-10 * (abs(p0) + 1e-10)
                          and abs(q1 - p1) <= 1e-10 * (abs(p1) + 1e-10))
@@ -118,6 +127,7 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
                 p0 = q0
                 p1 = q1
                 r, trial_r = trial_r, r
+                decay, trial_decay = trial_decay, decay
                 rss = rss_new
                 damping = max(damping / 10, 1e-12)
                 improved = True

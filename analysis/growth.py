@@ -175,13 +175,21 @@ def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: floa
 
     t = np.ascontiguousarray(t, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
-    us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
+    us = _first_grid(lo, hi, grid)
     u, best = profile(t, y, us, kind, *slope_bounds)
     if not np.isfinite(best):
         return None, math.inf
     basis = np.log(t + u) if kind == POWER else -np.log(np.maximum(u - t, 1e-9))
     c, slope, value = _linear_in(basis, y, *slope_bounds)
     return np.array([c, slope, u]), value
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_grid(lo: float, hi: float, grid: int) -> NDArray[np.float64]:
+    """Return a profile's first grid over ``[lo, hi]`` (log-spaced when ``lo > 0``), kept for reuse."""
+    us = np.geomspace(lo, hi, grid) if lo > 0 else np.linspace(lo, hi, grid)
+    us.flags.writeable = False
+    return us
 
 
 def _saturating(t, log_k, a, t0):  # type: ignore[no-untyped-def]
