@@ -50,8 +50,9 @@ def jump(t: NDArray[np.float64], y: NDArray[np.float64], *, window: int = 5,
         return math.nan, math.nan
     from analysis.fits import jump as compiled  # the medians of every rise's neighbours, compiled
 
-    return compiled(np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
-                    int(window), float(min_z))
+    t, y = np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
+    cycle, size = compiled(t, y, int(window), float(min_z))
+    return float(cycle), float(size)
 
 
 def first_cycle(t: NDArray[np.float64], mask: NDArray[np.bool_]) -> float:
