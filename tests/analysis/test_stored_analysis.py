@@ -93,3 +93,46 @@ def test_min_effect_reanalyses_every_run_with_the_given_effect(tmp_path: Path) -
         refused = run("takeoff-report", str(sweep), "--out", str(tmp_path / "x"), "--min-effect", bad,
                       cwd=tmp_path)
         assert refused.returncode == 2 and "--min-effect" in refused.stderr, (bad, refused.stderr)
+
+
+def test_a_report_reads_each_stored_block_of_a_batch_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored analysis and curve means of many batch groups: each group's stacked arrays read once.
+
+    Dask reads a block of runs a variable at a time, every group of the block for
+    each variable; the reader keeps the rows it read for the other variables. With
+    a cache of a few reads, 24 groups were read once per variable (hundreds of reads).
+    """
+    from analysis import stored
+    from analysis.summary import VariantCurves
+    from analysis.world import analyse_worlds, analysis_digest, run_curves
+    from results import batch
+    from results.bench import write_many_runs
+
+    def with_analysis(ds):  # type: ignore[no-untyped-def]
+        analysis = analyse_worlds(ds, {})
+        analysis = analysis.drop_vars(list(analysis.coords))
+        analysis.attrs = {}
+        return {"analysis": analysis, "curves": run_curves(ds, {}),
+                "info": {"analysis_digest": analysis_digest()}}
+
+    path = tmp_path / "many.zarr"
+    write_many_runs(path, 48, batch=2, with_run=with_analysis)
+    ds, analysis = results.open_sweep(path), results.open_analysis(path)
+    assert fresh_runs(ds, analysis).all()
+    reads: list[tuple[str, str]] = []
+    real = batch.read_rows
+
+    def counted(group_url, array, positions, variable):  # type: ignore[no-untyped-def]
+        reads.append((group_url, array))
+        return real(group_url, array, positions, variable)
+
+    monkeypatch.setattr(batch, "read_rows", counted)
+    runs = np.arange(ds.sizes["run"])
+    labels = ["all"] * len(runs)
+    table = stored.rows(ds, analysis, runs, labels, [])
+    by_variant: dict[str, VariantCurves] = {}
+    curves = stored.curves(analysis, runs, labels, ds["cycle"].values, by_variant)
+    assert len(table) == 48 * ds.sizes["seed"] and len(curves) == 48
+    groups = {url for url, _ in reads}
+    assert len(groups) == 24
+    assert len(reads) == len(set(reads)), f"{len(reads)} reads of {len(set(reads))} stacked arrays"
