@@ -95,7 +95,8 @@ def test_min_effect_reanalyses_every_run_with_the_given_effect(tmp_path: Path) -
         assert refused.returncode == 2 and "--min-effect" in refused.stderr, (bad, refused.stderr)
 
 
-def test_a_report_reads_each_stored_block_of_a_batch_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_report_reads_each_stored_block_of_a_batch_once(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The stored analysis and curve means of many batch groups: each group's stacked arrays read once.
 
     Dask reads a block of runs a variable at a time, every group of the block for
