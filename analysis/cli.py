@@ -251,12 +251,15 @@ def _report(store: SweepStore, statuses: dict[str, tuple[str, str, list[str]]], 
             return _fail(str(err))
         if reanalysis.damaged:  # a chunk failed its checksum: leave its runs out, as below
             given = {str(r): o for r, o in zip(ds[schema.RUN_ID].values, _overrides(ds), strict=True)}
+            by_reason: dict[str, list[str]] = {}
             for rid, reason in sorted(reanalysis.damaged.items()):
                 told = damaged([rid], {rid: given.get(rid, "").split()}, reason)
                 print(f"takeoff-report: warning: {told}", file=sys.stderr)
                 left[rid] = {"run_id": rid, "status": DAMAGED, "reason": reason,
                              "overrides": given.get(rid, "")}
-                store.record_damage([rid], reason)  # so that a rerun of the sweep recomputes them
+                by_reason.setdefault(reason, []).append(rid)
+            for reason, ids in by_reason.items():
+                store.record_damage(ids, reason)  # so that a rerun of the sweep recomputes them
             excluded.update(reanalysis.damaged)
             ds = _reopen(store.url, excluded)
     if reanalysis is not None:
@@ -349,7 +352,8 @@ def _reanalyse(store: SweepStore, ds: Any, cluster: ClusterOptions, *, quiet: bo
                        f"install the same takeoff on them")
     where = (f"the scheduler at {cluster.address} ({workers} workers)" if cluster.address
              else "this process" if client is None else f"a LocalCluster of {workers} workers")
-    return done, f"{len(ids) - len(done.damaged)} runs on {where}"
+    n = len(ids) - len(done.damaged)
+    return done, f"{n} run{'' if n == 1 else 's'} on {where}"
 
 
 def _reopen(url: str, excluded: Collection[str]) -> Any:

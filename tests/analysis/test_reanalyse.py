@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -19,6 +20,7 @@ from analysis.stored import fresh_runs
 from analysis.world import CATEGORICAL, WORLD_COLUMNS
 from results import schema
 from results.sweep import open_group
+from results.testing import write_synthetic_runs
 from tests.analysis.test_report_cli import run
 
 #: The digest of analysis code that is not this code's.
@@ -100,6 +102,46 @@ def test_a_stale_store_is_analysed_again_in_full(sweep: Path, stored_report: Pat
     assert "--reanalyse: every run analysed again from its trajectories, 4 runs on this process" in said
     assert "hold no analysis by the current analysis code" not in said, said
     assert (tmp_path / "report" / "summary.csv").read_bytes() == (stored_report / "summary.csv").read_bytes()
+
+
+def _damaged_store(url: Path) -> tuple[list[str], str]:
+    """Write 4 synthetic runs (a batch group each) and zero the trajectory shards of one; return ids, it."""
+    ids = write_synthetic_runs(url, range(4))
+    store = results.SweepStore(url, create=False)
+    bad = ids[1]
+    group = store.index()[store.locations()[bad][0]]["group"]
+    shards = [p for p in (url / "batches" / group).glob("trajectory-*/c*") if p.is_file()]
+    assert shards
+    for shard in shards:  # the same size: only zarr's crc32c finds it, when it is read
+        shard.write_bytes(b"\0" * shard.stat().st_size)
+    return ids, bad
+
+
+def test_a_damaged_run_is_named_and_the_others_analysed(tmp_path: Path) -> None:
+    ids, bad = _damaged_store(tmp_path / "s.zarr")
+    store = results.SweepStore(tmp_path / "s.zarr", create=False)
+    done = reanalyse(store, sorted(ids), None, min_effect=0.01)
+    assert list(done.damaged) == [bad] and "failed" in done.damaged[bad], done.damaged
+    ds = results.open_sweep(tmp_path / "s.zarr", exclude=[bad])
+    analysis = done.dataset(ds)
+    assert fresh_runs(ds, analysis).all()
+    assert (analysis["regime"].values != "").all()
+
+
+@pytest.mark.slow
+def test_a_run_found_damaged_is_left_out_and_recorded(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    url = tmp_path / "s.zarr"
+    ids, bad = _damaged_store(url)
+    code = main([str(url), "--out", str(tmp_path / "report"), "--quiet", "--reanalyse", "--cluster", "sync"])
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    assert f"run {bad}" in said.err and "damaged" in said.err, said.err
+    assert "3 runs analysed; 1 left out: 1 damaged." in said.out, said.out
+    assert "3 runs on this process" in said.out, said.out
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    assert sorted(set(summary["run_id"])) == sorted(set(ids) - {bad})
+    assert set(results.SweepStore(url, create=False).recorded_damage()) == {bad}  # a rerun recomputes it
 
 
 @pytest.mark.slow
