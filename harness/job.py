@@ -87,6 +87,13 @@ class JobResult:
     host: str
     pid: int
     worker: str | None
+    #: Seconds of ``seconds`` by part (:data:`PHASES`): what the sweep's closing line adds up.
+    phases: tuple[tuple[str, float], ...] = ()
+
+
+#: The parts of a job's time it reports: simulation, analysis (with building the run's
+#: Dataset), its share of its batch's write.
+PHASES = ("simulate", "analyse", "write")
 
 
 def plain(obj: Any) -> Any:
@@ -191,15 +198,21 @@ def one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def compute_run(spec: JobSpec) -> RunRecord:
-    """Simulate one run and analyse its worlds; return it as the store keeps it, not yet written."""
+def compute_run(spec: JobSpec, phases: dict[str, float] | None = None) -> RunRecord:
+    """Simulate one run and analyse its worlds; return it as the store keeps it, not yet written.
+
+    ``phases``, if given, gets the seconds spent simulating and analysing.
+    """
     import results
     from loops import simulate
 
     _inject_faults(spec.run)
     run = spec.run
-    traj = simulate(run.world(), _suite(run.tasks, run.engine), cycles=run.cycles, run_seed=run.seed,
+    suite = _suite(run.tasks, run.engine)
+    start = time.perf_counter()
+    traj = simulate(run.world(), suite, cycles=run.cycles, run_seed=run.seed,
                     seed_indices=range(run.seeds), record_every=run.record.every, engine=run.engine)
+    simulated = time.perf_counter()
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
     # The analysis of each world, where the data is made (issue 13): the report reads these small
     # tables and the curve means, never the trajectories of runs it does not draw.
@@ -209,6 +222,9 @@ def compute_run(spec: JobSpec) -> RunRecord:
     digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
     analysis = analysis.drop_vars(list(analysis.coords))
     analysis.attrs = {}
+    if phases is not None:
+        phases["simulate"] = simulated - start
+        phases["analyse"] = time.perf_counter() - simulated
     return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
                      analysis=analysis, curves=curves, info={"analysis_digest": digest})
 
@@ -232,7 +248,7 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
     host, pid = socket.gethostname(), os.getpid()
     outcomes: list[JobResult | JobFailure] = []
     records: list[RunRecord] = []
-    kept: list[tuple[JobSpec, float]] = []
+    kept: list[tuple[JobSpec, float, dict[str, float]]] = []
     for spec in batch.jobs:
         start = time.perf_counter()
         handler = _job_log(spec.job_dir)
@@ -242,8 +258,9 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
                 log.info("job %d (%s) run %s on %s pid %d worker %s%s", spec.index, " ".join(spec.overrides),
                          spec.run_id, host, pid, worker, _batch_job())
                 try:
-                    records.append(compute_run(spec))
-                    kept.append((spec, time.perf_counter() - start))
+                    phases: dict[str, float] = {}
+                    records.append(compute_run(spec, phases))
+                    kept.append((spec, time.perf_counter() - start, phases))
                     log.info("job %d done in %.2f s", spec.index, time.perf_counter() - start)
                     break
                 except Exception as err:  # noqa: BLE001  (a run's failure is data for the store)
@@ -259,8 +276,9 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
         store = results.SweepStore(batch.jobs[0].store)
         wrote = store.write_batch(records, holder=batch.holder)
         share = (time.perf_counter() - start) / len(records)
-        outcomes.extend(JobResult(spec.index, spec.run_id, w, seconds + share, host, pid, worker)
-                        for (spec, seconds), w in zip(kept, wrote, strict=True))
+        outcomes.extend(JobResult(spec.index, spec.run_id, w, seconds + share, host, pid, worker,
+                                  tuple((phases | {"write": share}).items()))
+                        for (spec, seconds, phases), w in zip(kept, wrote, strict=True))
     return sorted(outcomes, key=lambda o: o.index)
 
 

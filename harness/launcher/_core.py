@@ -17,6 +17,7 @@ import os
 import shlex
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,7 @@ from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
 from omegaconf import OmegaConf
 
 import results
-from harness.job import BatchSpec, JobFailure, JobResult, JobSpec, one_line, run_batch
+from harness.job import PHASES, BatchSpec, JobFailure, JobResult, JobSpec, one_line, run_batch
 from harness.launcher.batching import Batcher
 from harness.launcher.cluster import ClusterError, Connection, import_jobqueue
 from harness.launcher.composer import SweepComposer, compose_jobs
@@ -254,8 +255,6 @@ def _wait_for(held: list[JobSpec], store: results.SweepStore, holder: Holder, pa
 
     Runs taken over are computed in this process.
     """
-    import time
-
     outcomes: dict[int, JobResult | JobFailure] = {}
     waiting = {s.run_id: s for s in held}
     if waiting:
@@ -300,11 +299,14 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
             batcher.measured(statistics.mean(ok))
         bar.update(len(results_))
 
+    started = time.perf_counter()
     try:
         if params["cluster"] == "sync" and not params["address"]:
             batcher = Batcher(todo, workers=1, size=size)
             while (jobs := batcher.next()) is not None:
                 done(run_batch(BatchSpec(jobs, holder, retries)), batcher)
+            bar.close()
+            _say_where_time_went(outcomes, 1, time.perf_counter() - started)
             return outcomes, None
         assert connecting is not None
         try:
@@ -321,6 +323,7 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
             from distributed import as_completed
 
             batcher = Batcher(todo, workers=max(1, sum(client.nthreads().values())), size=size)
+            started = time.perf_counter()  # from the first worker: the cluster's start is not the jobs
             pending = as_completed()
             futures: dict[Any, tuple[JobSpec, ...]] = {}
 
@@ -353,6 +356,8 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
         finally:
             if not finished:  # interrupted or broken: stop the workers before anything else
                 connection.close()
+        bar.close()
+        _say_where_time_went(outcomes, batcher.workers, time.perf_counter() - started)
         return outcomes, connection.close_in_background()
     except KeyboardInterrupt:
         bar.close()
@@ -364,6 +369,30 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
         raise SystemExit(130) from None
     finally:
         bar.close()
+
+
+def _say_where_time_went(outcomes: dict[int, JobResult | JobFailure], workers: int, wall: float) -> None:
+    """Print one line: the jobs' wall time and the workers' time by part (simulate, analyse, write, ...).
+
+    ``other`` is the rest of the jobs' own time (the job log, the suite's first
+    build); ``idle`` is what the workers did not spend in jobs over the wall
+    time (shipping batches, waiting for the last batch, a worker's start).
+    """
+    done = [o for o in outcomes.values() if isinstance(o, JobResult)]
+    if not done:
+        return
+    parts = dict.fromkeys(PHASES, 0.0)
+    for outcome in done:
+        for name, seconds in outcome.phases:
+            parts[name] = parts.get(name, 0.0) + seconds
+    busy = sum(o.seconds for o in done)
+    parts["other"] = max(busy - sum(parts.values()), 0.0)
+    parts["idle"] = max(workers * wall - busy, 0.0)
+    capacity = max(workers * wall, busy, 1e-9)
+    shares = ", ".join(f"{name} {seconds:.1f} s ({seconds / capacity:.0%})"
+                       for name, seconds in parts.items())
+    print(f"takeoff: {len(done)} runs in {wall:.1f} s on {workers} worker{'s' * (workers != 1)}; "
+          f"worker time: {shares}", flush=True)
 
 
 def _report(specs: list[JobSpec], failed: dict[int, JobFailure], store: results.SweepStore) -> None:

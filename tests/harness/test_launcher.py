@@ -254,6 +254,16 @@ def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
         assert done.returncode == 0, explain(done)
     assert "2 already complete" in again.stdout and "0 to run" in again.stdout, again.stdout
     assert "2 to run" in forced.stdout, forced.stdout
+    # Where the jobs' time went: one line, its parts adding up to the workers' time.
+    for done in (first, forced):
+        line = re.search(r"takeoff: (\d+) runs in ([\d.]+) s on 1 worker; worker time: (.*)", done.stdout)
+        assert line is not None, done.stdout
+        parts = dict(re.findall(r"(\w+) ([\d.]+) s \(\d+%\)", line[3]))
+        assert int(line[1]) == 2, line[0]
+        assert list(parts) == ["simulate", "analyse", "write", "other", "idle"], line[0]
+        assert float(parts["simulate"]) > 0 and float(parts["analyse"]) > 0, line[0]
+        assert sum(map(float, parts.values())) == pytest.approx(float(line[2]), abs=0.3), line[0]
+    assert "worker time" not in again.stdout, again.stdout
 
 
 @pytest.mark.parametrize(("override", "message"), [
