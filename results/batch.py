@@ -10,9 +10,12 @@ A batch group, written by zarr-python::
 Variables of equal dims and dtype are stacked into one array (``trajectory-seed_cycle-float32``
 holds every ``(seed, cycle)`` float variable of every run of the batch), so a batch of runs
 costs about a dozen files and a dozen zarr writes, whatever its size. Each array is one
-shard (Zarr v3 sharding) of inner chunks of one variable of a few runs, so a reader
-decodes only the runs and variables it asks for; every inner chunk and the shard index
-carry zarr's ``crc32c`` codec, which zarr checks on every read.
+shard (Zarr v3 sharding) of inner chunks of about :data:`MIN_CHUNK_ELEMENTS` values or more:
+one variable of several runs, or, when every run of the batch fits in fewer, several
+variables of every run (zarr encodes inner chunks one by one, at a fixed cost each, so a
+batch of 8 story runs is 10 inner chunks, not 74). A reader decodes only the inner chunks
+that hold what it asks for; every inner chunk and the shard index carry zarr's ``crc32c``
+codec, which zarr checks on every read.
 
 The parts of a run are its trajectory (the schema's variables, dims seed, cycle,
 domain), the analysis of its worlds (along seed) and the per-run curve means the
@@ -37,9 +40,10 @@ from results import schema
 #: The parts of a run a batch group can hold.
 TRAJECTORY, ANALYSIS, CURVES = "trajectory", "analysis", "curves"
 PARTS = (TRAJECTORY, ANALYSIS, CURVES)
-#: Inner chunks hold at least this many elements (several runs of a short run: zarr encodes
-#: inner chunks one by one, at a fixed cost each), ...
-MIN_CHUNK_ELEMENTS = 1 << 16
+#: Inner chunks hold at least this many elements (1 MB of float32) where a batch has them: several
+#: runs of a variable, then several variables (zarr encodes inner chunks one by one, at a fixed
+#: cost each: about 0.5 ms on the 2-core machine, as long as zstd takes on 1 MB), ...
+MIN_CHUNK_ELEMENTS = 1 << 18
 #: ... and at most this many (a long run's variable is split along ``cycle``).
 CHUNK_ELEMENTS = 1 << 20
 #: zstd at level 1: on trajectories it compresses as well as level 3 at about a sixth of the time.
@@ -87,8 +91,9 @@ class RunRecord:
         return {k: v for k, v in out.items() if v is not None}
 
 
-def _dtype_name(values: np.ndarray) -> str:
-    return "str" if values.dtype.kind in "OUT" else values.dtype.name
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: np.dtype[Any]) -> str:  # numpy's dtype.name is slow: asked for every variable
+    return "str" if dtype.kind in "OUT" else dtype.name
 
 
 def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
@@ -98,7 +103,7 @@ def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
     for name in ds.data_vars:
         var = variables[name]
         dims = "_".join(str(d) for d in var.dims) or "scalar"
-        out.setdefault(f"{part}-{dims}-{_dtype_name(np.asarray(var.values))}", []).append(str(name))
+        out.setdefault(f"{part}-{dims}-{_dtype_name(var.dtype)}", []).append(str(name))
     return out
 
 
@@ -122,7 +127,10 @@ def _chunking(shape: tuple[int, ...], dims: Sequence[str]) -> tuple[tuple[int, .
         others = per // max(1, rest[axis])
         inner[axis] = max(1, min(rest[axis], CHUNK_ELEMENTS // max(1, others)))
     k = max(1, min(runs, MIN_CHUNK_ELEMENTS // per))
-    chunk = (k, 1, *inner)
+    # Every run of a small batch fits in one inner chunk of a variable: take several variables
+    # per inner chunk instead (zarr encodes inner chunks one by one, at a fixed cost each).
+    v = max(1, min(shape[1], MIN_CHUNK_ELEMENTS // (runs * per))) if k == runs and inner == rest else 1
+    chunk = (k, v, *inner)
     shard = tuple(max(1, math.ceil(n / c)) * c for n, c in zip(shape, chunk, strict=True))
     return chunk, shard
 
@@ -134,16 +142,16 @@ def group_attributes(records: Sequence[RunRecord], created: str) -> dict[str, An
     text), ``model_digest`` and each key of the runs' ``info``, one list each.
     """
     first = records[0]
-    ds = first.data
+    coords = first.data.variables
     arrays: dict[str, Any] = {}
     for part, pds in first.parts().items():
+        pvars = pds.variables
         for name, variables in _stacks(pds, part).items():
-            var0 = pds[variables[0]]
             arrays[name] = {
                 "part": part,
-                "dims": [str(d) for d in var0.dims],
+                "dims": [str(d) for d in pvars[variables[0]].dims],
                 "variables": variables,
-                "attrs": {v: {k: str(x) for k, x in pds[v].attrs.items()} for v in variables},
+                "attrs": {v: {k: str(x) for k, x in pvars[v].attrs.items()} for v in variables},
             }
     runs: dict[str, list[Any]] = {
         "run_id": [r.run_id for r in records],
@@ -159,9 +167,9 @@ def group_attributes(records: Sequence[RunRecord], created: str) -> dict[str, An
         "created": created,
         "runs": runs,
         "coords": {
-            schema.SEED: [int(x) for x in ds[schema.SEED].values],
-            schema.CYCLE: [int(x) for x in ds[schema.CYCLE].values],
-            schema.DOMAIN: [str(x) for x in ds[schema.DOMAIN].values],
+            schema.SEED: [int(x) for x in coords[schema.SEED].values],
+            schema.CYCLE: [int(x) for x in coords[schema.CYCLE].values],
+            schema.DOMAIN: [str(x) for x in coords[schema.DOMAIN].values],
         },
         "arrays": arrays,
     }
@@ -174,6 +182,7 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
     ``bytes`` -> ``zstd`` -> ``crc32c``, index ``bytes`` -> ``crc32c``) and writes
     each array's one shard; the arrays are written concurrently in zarr's event loop.
     """
+    import zarr
     import zarr.api.asynchronous as zasync
     from zarr.codecs import Crc32cCodec, ZstdCodec
     from zarr.core.sync import sync
@@ -181,13 +190,23 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
     arrays: Mapping[str, Any] = attributes["arrays"]
 
     def stacked(spec: Mapping[str, Any]) -> np.ndarray:
-        rows: dict[int, np.ndarray] = {}  # runs that share a Dataset (benchmarks) share its row
-        for r in records:
-            ds = r.parts()[spec["part"]]
-            if id(ds) not in rows:
-                variables = ds.variables
-                rows[id(ds)] = np.stack([np.asarray(variables[v].values) for v in spec["variables"]])
-        return np.stack([rows[id(r.parts()[spec["part"]])] for r in records])
+        # Each variable of each run copied once, straight into the array zarr writes.
+        names = spec["variables"]
+        parts = [r.parts()[spec["part"]] for r in records]
+        first = np.asarray(parts[0].variables[names[0]].values)
+        # Text as objects: runs of one layout may hold strings of different widths.
+        out = np.empty((len(records), len(names), *first.shape),
+                       dtype=object if first.dtype.kind in "OUT" else first.dtype)
+        rows: dict[int, int] = {}  # runs that share a Dataset (benchmarks) share its row
+        for i, ds in enumerate(parts):
+            if id(ds) in rows:
+                out[i] = out[rows[id(ds)]]
+                continue
+            rows[id(ds)] = i
+            variables = ds.variables
+            for j, v in enumerate(names):
+                out[i, j] = variables[v].values
+        return out
 
     # Stacked here, not in zarr's event loop, which then only encodes and writes.
     stacks = {name: stacked(spec) for name, spec in arrays.items()}
@@ -211,7 +230,9 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
 
         await asyncio.gather(*(one(name, spec) for name, spec in arrays.items()))
 
-    sync(write())
+    # Metadata as compact JSON: zarr's default indent makes json use its pure-Python encoder.
+    with zarr.config.set({"json_indent": None}):
+        sync(write())
 
 
 @functools.lru_cache(maxsize=256)

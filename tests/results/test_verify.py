@@ -207,7 +207,9 @@ def test_damaged_run_is_named_and_never_read_as_numbers(sweep: Path, tmp_path: P
         assert named and "damaged" in named[0], [str(w.message) for w in caught]
         assert "rerun the sweep command" in named[0], named[0]
         assert victim not in ds.run_id.values.tolist()
-    values = ds.ability.where(~ds.run_id.isin(list(group))).values if reading else ds.ability.values
+    # The damaged group's runs share its chunks (all its variables, when they are small), and dask
+    # reads blocks of runs: leave them out as a user would, to read the others.
+    values = results.open_sweep(store, exclude=list(group)).ability.values if reading else ds.ability.values
     assert not np.isinf(values).any()
     table = results.verify(store)
     hit = set(table.run_id[table.status == "damaged"])
