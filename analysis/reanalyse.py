@@ -293,16 +293,11 @@ class Reanalysis:
 
     def __init__(self, parts: Sequence[PartResult]) -> None:
         self.parts = list(parts)
-
-    @property
-    def damaged(self) -> dict[str, str]:
-        """Return the runs a task could not read (a chunk fails its checksum), with why."""
-        return {rid: why for p in self.parts for rid, why in p.damaged.items()}
-
-    @property
-    def digests(self) -> set[str]:
-        """Return the digests of the analysis code the workers ran."""
-        return {p.digest for p in self.parts if p.run_ids}
+        #: The runs a task could not read (a chunk fails its checksum), with why.
+        self.damaged = {rid: why for p in self.parts for rid, why in p.damaged.items()}
+        #: The digests of the analysis code the workers ran.
+        self.digests = {p.digest for p in self.parts if p.run_ids}
+        self._built: xr.Dataset | None = None
 
     def dataset(self, ds: xr.Dataset) -> xr.Dataset:
         """Return the analysis of the runs of ``ds`` (``open_sweep``), as ``results.open_analysis`` has it.
@@ -310,8 +305,24 @@ class Reanalysis:
         Per world along ``(run, seed)`` on the sweep's seeds (``""`` and NaN
         where a run has no such seed), curve moments along ``(run, cycle)``,
         and the coordinates ``run_id`` and ``analysis_digest`` (empty for a
-        run not analysed here).
+        run not analysed here). The first call puts the tasks' results
+        together and lets them go (memory holds them once); a later call, for
+        the same sweep opened again without runs found damaged, takes its part.
         """
+        if self._built is None:
+            self._built = self._build(ds)
+            self.parts = []
+            return self._built
+        built = self._built
+        ids = built[schema.RUN_ID].values.astype(str)
+        wanted = ds[schema.RUN_ID].values.astype(str)
+        if not np.isin(wanted, ids).all():
+            raise ValueError("the sweep holds runs this reanalysis did not see; analyse it again")
+        where = {rid: i for i, rid in enumerate(ids.tolist())}
+        part = built.isel({schema.RUN: np.asarray([where[r] for r in wanted.tolist()], dtype=np.intp)})
+        return part.sel({schema.SEED: ds[schema.SEED].values, schema.CYCLE: ds[schema.CYCLE].values})
+
+    def _build(self, ds: xr.Dataset) -> xr.Dataset:
         ids = ds[schema.RUN_ID].values.astype(str)
         seeds = ds[schema.SEED].values.astype(np.int64)
         cycles = ds[schema.CYCLE].values.astype(np.int64)

@@ -126,6 +126,10 @@ def test_a_damaged_run_is_named_and_the_others_analysed(tmp_path: Path) -> None:
     analysis = done.dataset(ds)
     assert fresh_runs(ds, analysis).all()
     assert (analysis["regime"].values != "").all()
+    # The same sweep opened again without a further run (as a report does when it finds one damaged).
+    fewer = results.open_sweep(tmp_path / "s.zarr", exclude=[bad, ids[2]])
+    kept = [r != ids[2] for r in ds["run_id"].values]
+    xr.testing.assert_identical(done.dataset(fewer), analysis.isel(run=kept))
 
 
 @pytest.mark.slow
