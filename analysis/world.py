@@ -13,6 +13,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +129,53 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any], *,
         Along ``seed``: :data:`WORLD_COLUMNS`, categorical ones as strings,
         the others as float64; attribute ``analysis_digest``.
     """
-    return _analyse(reduce_domains(ds, wild=wild_enabled(config)), config, min_effect)
+    return _analyse(_reduced(ds, wild=wild_enabled(config)), config, min_effect)
 
 
 def analyse_run(ds: xr.Dataset, config: Mapping[str, Any], *,
                 min_effect: float = MIN_EFFECT) -> tuple[xr.Dataset, xr.Dataset]:
     """Return :func:`analyse_worlds` and :func:`run_curves` of one run, reducing its domains once."""
-    loaded = reduce_domains(ds, wild=wild_enabled(config))
-    return _analyse(loaded, config, min_effect), curve_moments(loaded)
+    loaded = _reduced(ds, wild=wild_enabled(config))
+    return _analyse(loaded, config, min_effect), _curve_moments(loaded)
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """:func:`reduce_domains`'s result as numpy arrays: what a run's analysis reads, without xarray's cost."""
+
+    cycle: np.ndarray
+    seed: np.ndarray
+    #: ``(seed, cycle)`` or ``(seed,)`` values by name, in :func:`reduce_domains`'s order.
+    arrays: dict[str, np.ndarray]
+    units: dict[str, str]
+
+
+def _reduced(ds: xr.Dataset, *, wild: bool = False) -> _Reduced:
+    """Return :func:`reduce_domains` of ``ds`` (the same values, bit for bit) as a :class:`_Reduced`.
+
+    A domain mean is numpy's ``nanmean`` (xarray's ``mean`` over ``domain``
+    with NaN skipped); every variable keeps its units.
+    """
+    names = [*DOMAIN_MEANS, *PER_WORLD, *(WILD_VARIABLES if wild else ())]
+    arrays: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for name in names:
+        var = ds[name]
+        if name in DOMAIN_MEANS and schema.DOMAIN in var.dims:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a world with no working instance
+                arrays[name] = np.nanmean(np.asarray(var.values), axis=var.dims.index(schema.DOMAIN))
+        else:
+            arrays[name] = np.asarray(var.values)
+        units[name] = str(var.attrs.get("units", ""))
+    return _Reduced(np.asarray(ds[schema.CYCLE].values), np.asarray(ds[schema.SEED].values), arrays, units)
+
+
+def _as_reduced(loaded: xr.Dataset) -> _Reduced:
+    """Return :func:`reduce_domains`'s result as a :class:`_Reduced`."""
+    return _Reduced(loaded[schema.CYCLE].values, loaded[schema.SEED].values,
+                    {str(name): var.values for name, var in loaded.data_vars.items()},
+                    {str(name): str(var.attrs.get("units", "")) for name, var in loaded.data_vars.items()})
 
 
 class _Values:
@@ -163,12 +203,13 @@ class _World(Mapping[str, _Values]):
         return len(self.arrays)
 
 
-def _analyse(loaded: xr.Dataset, config: Mapping[str, Any], min_effect: float) -> xr.Dataset:
-    t = loaded[schema.CYCLE].values.astype(float)
-    capacity = float(config_value(config, "capacity.home", np.nanmax(loaded[schema.INSTANCES].values)
-                                  if loaded[schema.INSTANCES].size else math.nan))
-    arrays = {str(name): var.values for name, var in loaded.data_vars.items()}
-    worlds = [_World(arrays, s) for s in range(loaded.sizes[schema.SEED])]
+def _analyse(loaded: _Reduced, config: Mapping[str, Any], min_effect: float) -> xr.Dataset:
+    t = loaded.cycle.astype(float)
+    instances = loaded.arrays[schema.INSTANCES]
+    capacity = float(config_value(config, "capacity.home",
+                                  np.nanmax(instances) if instances.size else math.nan))
+    arrays = loaded.arrays
+    worlds = [_World(arrays, s) for s in range(len(loaded.seed))]
     rows = [world_row(w, t, capacity, min_effect=min_effect) | wild_row(w, t, config) for w in worlds]
     data = {
         name: (schema.SEED, np.array([r[name] for r in rows], dtype=str if name in CATEGORICAL else float))
@@ -176,7 +217,7 @@ def _analyse(loaded: xr.Dataset, config: Mapping[str, Any], min_effect: float) -
     }
     return xr.Dataset(
         data,
-        coords={schema.SEED: loaded[schema.SEED].values.astype(np.int64)},
+        coords={schema.SEED: loaded.seed.astype(np.int64)},
         attrs={"analysis_digest": analysis_digest()},
     )
 
@@ -189,17 +230,21 @@ def curve_moments(loaded: xr.Dataset) -> xr.Dataset:
     ``<curve>_n`` (worlds with a finite value); NaN is left out, so the sums a
     report pools over many runs' worlds follow from these exactly.
     """
+    return _curve_moments(_as_reduced(loaded))
+
+
+def _curve_moments(loaded: _Reduced) -> xr.Dataset:
     out = {}
     for name in CURVES:
-        if name not in loaded:
+        if name not in loaded.arrays:
             continue
-        values = np.asarray(loaded[name].values, dtype=np.float64)
+        values = np.asarray(loaded.arrays[name], dtype=np.float64)
         finite = np.isfinite(values)
         n = finite.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(finite, values, 0.0).sum(axis=0) / n
             sd = np.sqrt(np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / n)
-        units = str(loaded[name].attrs.get("units", ""))
+        units = loaded.units[name]
         for suffix, value, what in (("_mean", mean, "mean over seeds"),
                                     ("_sd", sd, "standard deviation over seeds"),
                                     ("_n", n, "worlds with a value")):
@@ -211,7 +256,7 @@ def curve_moments(loaded: xr.Dataset) -> xr.Dataset:
 
 def run_curves(ds: xr.Dataset, config: Mapping[str, Any]) -> xr.Dataset:
     """Return one run's :func:`curve_moments` (``ds`` as :func:`analyse_worlds` takes it)."""
-    return curve_moments(reduce_domains(ds, wild=wild_enabled(config)))
+    return _curve_moments(_reduced(ds, wild=wild_enabled(config)))
 
 
 def world_row(
