@@ -128,7 +128,10 @@ def connect(options: ClusterOptions) -> Iterator[Any]:
     quiet_dask_logs()
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     cluster = None
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+    # The launcher's settings: workers fork from a server that imported distributed and numpy once,
+    # and keep freed memory for the next temporaries (the nannies' default trims it at 64 KiB).
+    with dask.config.set({"distributed.worker.multiprocessing-method": method,
+                          "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**28}):
         if options.address:
             try:
                 client = Client(options.address, timeout=f"{options.connect_timeout}s")
