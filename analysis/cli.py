@@ -350,8 +350,9 @@ def _reanalyse(store: SweepStore, ds: Any, cluster: ClusterOptions, *, quiet: bo
         raise _Refused(f"the workers at --address {cluster.address} run other analysis code (digest "
                        f"{', '.join(sorted(other))}) than this takeoff-report ({analysis_digest()}); "
                        f"install the same takeoff on them")
-    where = (f"the scheduler at {cluster.address} ({workers} workers)" if cluster.address
-             else "this process" if client is None else f"a LocalCluster of {workers} workers")
+    workers_ = f"{workers} worker{'' if workers == 1 else 's'}"
+    where = (f"the scheduler at {cluster.address} ({workers_})" if cluster.address
+             else "this process" if client is None else f"a LocalCluster of {workers_}")
     n = len(ids) - len(done.damaged)
     return done, f"{n} run{'' if n == 1 else 's'} on {where}"
 

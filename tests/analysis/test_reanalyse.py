@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from distributed import LocalCluster
 
 import results
 from analysis.cli import main
@@ -90,16 +91,23 @@ def _write_stale_copy(sweep: Path, stale: Path) -> None:
         copy.write_batch(records)
 
 
+@pytest.mark.slow
 def test_a_stale_store_is_analysed_again_in_full(sweep: Path, stored_report: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     stale = tmp_path / "stale.zarr"
     _write_stale_copy(sweep, stale)
     assert not fresh_runs(results.open_sweep(stale), results.open_analysis(stale)).any()
-    code = main([str(stale), "--out", str(tmp_path / "report"), "--quiet", "--reanalyse",
-                 "--cluster", "sync"])
+    # On the workers of a scheduler that runs already (--address), here a LocalCluster of one process.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"}) as cluster:
+        address = cluster.scheduler_address
+        code = main([str(stale), "--out", str(tmp_path / "report"), "--quiet", "--reanalyse",
+                     "--address", address])
+        assert len(cluster.scheduler_info["workers"]) == 1  # its workers are its own still
     said = capsys.readouterr().out
     assert code == 0, said
-    assert "--reanalyse: every run analysed again from its trajectories, 4 runs on this process" in said
+    assert ("--reanalyse: every run analysed again from its trajectories, "
+            f"4 runs on the scheduler at {address} (1 worker)") in said, said
     assert "hold no analysis by the current analysis code" not in said, said
     assert (tmp_path / "report" / "summary.csv").read_bytes() == (stored_report / "summary.csv").read_bytes()
 
