@@ -314,7 +314,6 @@ class Reanalysis:
         """
         if self._built is None:
             self._built = self._build(ds)
-            self.parts = []
             return self._built
         built = self._built
         ids = built[schema.RUN_ID].values.astype(str)
@@ -337,7 +336,8 @@ class Reanalysis:
                    else np.full((n, len(seeds)), np.nan) for name in WORLD_COLUMNS}
         curves: dict[str, np.ndarray] = {}
         digest = np.full(n, "", dtype=object)
-        for part in self.parts:
+        while self.parts:  # each task's result let go once placed: memory holds the analysis about once
+            part = self.parts.pop()
             rows = np.asarray([at.get(rid, -1) for rid in part.run_ids], dtype=np.intp)
             keep = rows >= 0
             if not keep.any():
