@@ -1,17 +1,24 @@
 """``make bench``: how fast the kernel, the store and the sweeps are.
 
-Prints a readable table, then as its last line one JSON object of figures.
-Every figure is the median of several repeats; ratios are taken within one run
-of this script, side by side, because single times on a shared machine are
-noise. Takes a few minutes on 2 cores.
+Prints a readable table, each row saying what it measured (its size, and how many
+repeats its median is of), then where the bench's time went, then as its last line
+one JSON object of figures. Ratios are taken within one run of this script, side by
+side, because single times on a shared machine are noise. Short figures are medians
+of repeats; the long ones (a numpy story run, the 10^5-run store, the sweeps, the
+1,024 story jobs end to end) run once. About 6-10 minutes on 2 quiet cores; the
+end-to-end figure's 1,024 story jobs (TAKEOFF_BENCH_E2E_JOBS sets another count)
+take half of it.
 """
 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import functools
 import json
+import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -19,6 +26,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,7 +42,10 @@ from tests.loops.conftest import compose  # noqa: E402
 BIN = Path(sys.executable).parent
 REPEATS = 3
 SATURATE = 20  # cycles until 1024 slots are full (copies double every cycle at rho = 1)
-AFTER = 2000  # saturated cycles the kernel is timed over
+#: Saturated cycles the kernel is timed over (its cost per instance-cycle is flat from 250 to 2000
+#: cycles: the scaling table), the numpy stages, and the reference (about 0.15 s a cycle: 20 cycles,
+#: once, are 4x the signal of 5 cycles at a third of the cost of 3 repeats).
+AFTER, AFTER_NUMPY, AFTER_REFERENCE = 500, 50, 20
 COMPILED = functools.partial(simulate, engine="numba")
 NUMPY = functools.partial(simulate, engine="numpy")
 
@@ -80,9 +91,9 @@ def kernel_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     run = saturated()
     COMPILED(run.world(), suite, cycles=2, run_seed=0, seed_indices=[0])  # load the compiled kernel
     kernel = per_saturated_cycle(COMPILED, run, suite, 16, 1024, AFTER)
-    numpy_path = per_saturated_cycle(NUMPY, run, suite, 16, 1024, 100)
+    numpy_path = per_saturated_cycle(NUMPY, run, suite, 16, 1024, AFTER_NUMPY, repeats=2)
     small = saturated(seeds=1)
-    reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, 5)
+    reference = per_saturated_cycle(simulate_reference, small, suite, 1, 1024, AFTER_REFERENCE, repeats=1)
     state = initial_population(run.world(), 16, len(suite.domains))
     tracemalloc.start()
     COMPILED(run.world(), suite, cycles=SATURATE + 5, run_seed=0, seed_indices=range(16))
@@ -133,16 +144,17 @@ def stage_costs(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
+    """Seconds per saturated instance-cycle against seeds, slots and cycles (median of 2 repeats)."""
     rows = []
     for seeds in (4, 8, 16, 32):
         run = saturated(seeds=seeds, slots=512)
-        rows.append(("seeds", seeds, per_saturated_cycle(COMPILED, run, suite, seeds, 512, 400)))
+        rows.append(("seeds", seeds, per_saturated_cycle(COMPILED, run, suite, seeds, 512, 400, repeats=2)))
     for slots in (256, 512, 1024, 2048):
         run = saturated(seeds=8, slots=slots)
-        rows.append(("slots", slots, per_saturated_cycle(COMPILED, run, suite, 8, slots, 400)))
+        rows.append(("slots", slots, per_saturated_cycle(COMPILED, run, suite, 8, slots, 400, repeats=2)))
     for cycles in (250, 500, 1000, 2000):
         run = saturated(seeds=8, slots=512)
-        rows.append(("cycles", cycles, per_saturated_cycle(COMPILED, run, suite, 8, 512, cycles)))
+        rows.append(("cycles", cycles, per_saturated_cycle(COMPILED, run, suite, 8, 512, cycles, repeats=2)))
     return rows
 
 
@@ -155,9 +167,9 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     sim_s = median_time(
         lambda: COMPILED(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
     )
-    numpy_s = median_time(
-        lambda: NUMPY(run.world(), suite, cycles=run.cycles, run_seed=0, seed_indices=range(run.seeds))
-    )
+    numpy_s = timed("store: numpy story run", median_time,  # once: about 40x the compiled run
+                    lambda: NUMPY(run.world(), suite, cycles=run.cycles, run_seed=0,
+                                  seed_indices=range(run.seeds)), 1)
     # A batch of story runs as a job writes it (trajectories, analysis, curve means),
     # against their simulation.
     records, sims = [], []
@@ -175,8 +187,9 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
         time_write(records, Path(tmp) / "warm.zarr")
         writes = [time_write(records, Path(tmp) / f"w{i}.zarr") for i in range(REPEATS)]
         store = Path(tmp) / "open.zarr"
-        opened = time_open_sweep(store, runs=100_000, with_run=with_analysis)
-        report_s = time_report(store, Path(tmp) / "report")
+        opened = timed("store: 100k write + open", functools.partial(time_open_sweep, store, runs=100_000,
+                                                                     with_run=with_analysis))
+        report_s = timed("store: 100k report", time_report, store, Path(tmp) / "report")
     return {
         "story_simulate_s": sim_s,
         "story_simulate_numpy_s": numpy_s,
@@ -235,69 +248,131 @@ def analysis_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def takeoff(*args: str, cwd: Path) -> float:
+    """Return the wall seconds of ``takeoff *args``, as a user runs it."""
+    return takeoff_output(*args, cwd=cwd)[0]
+
+
+def takeoff_output(*args: str, cwd: Path) -> tuple[float, str]:
+    """Return the wall seconds and the standard output of ``takeoff *args``."""
     start = time.perf_counter()
     done = subprocess.run([str(BIN / "takeoff"), *args], cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"takeoff {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, done.stdout
+
+
+def takeoff_cpu(*args: str, cwd: Path) -> tuple[float, float]:
+    """Return (wall, CPU) seconds of ``takeoff *args``; CPU is user + system of the process and its children.
+
+    Only for one-process sweeps (``hydra.launcher.cluster=sync``): the CPU of the
+    processes a cluster forks is not counted.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = takeoff(*args, cwd=cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+#: Story jobs of the launcher comparison (basic against Dask, once each) and of ``files_per_run``.
+SWEEP_JOBS = 32
+#: One-cycle jobs of the harness overhead figure, against one such job.
+OVERHEAD_JOBS = 513
 
 
 def sweep_figures() -> dict[str, float]:
-    story = ["-m", "+experiment=story", "seed=range(0,32)"]
-    basic, dask = [], []
+    """32 story jobs with Hydra's basic launcher and with the Dask launcher; the store's files per run."""
+    story = ["-m", "+experiment=story", f"seed=range(0,{SWEEP_JOBS})"]
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(REPEATS):
-            basic.append(
-                takeoff(*story, "hydra/launcher=basic", f"hydra.sweep.dir={tmp}/b{i}", cwd=Path(tmp))
-            )
-            dask.append(
-                takeoff(*story, "hydra.launcher.n_workers=2", f"hydra.sweep.dir={tmp}/d{i}", cwd=Path(tmp))
-            )
-        tiny = ["-m", "seeds=1", "cycles=1", "hydra.launcher.cluster=sync"]
-        one = [takeoff(*tiny, "seed=0", f"hydra.sweep.dir={tmp}/o{i}", cwd=Path(tmp)) for i in range(REPEATS)]
-        many = [
-            takeoff(*tiny, "seed=range(0,33)", f"hydra.sweep.dir={tmp}/m{i}", cwd=Path(tmp))
-            for i in range(REPEATS)
-        ]
-        store = Path(tmp) / "d0" / "results.zarr"
-        files_per_run = sum(len(files) for _, _, files in os.walk(store)) / 32
-    basic_s, dask_s = statistics.median(basic), statistics.median(dask)
+        basic = timed("sweeps: basic launcher", functools.partial(
+            takeoff, *story, "hydra/launcher=basic", f"hydra.sweep.dir={tmp}/b", cwd=Path(tmp)))
+        dask = timed("sweeps: Dask launcher", functools.partial(
+            takeoff, *story, "hydra.launcher.n_workers=2", f"hydra.sweep.dir={tmp}/d", cwd=Path(tmp)))
+        store = Path(tmp) / "d" / "results.zarr"
+        files_per_run = sum(len(files) for _, _, files in os.walk(store)) / SWEEP_JOBS
     return {
-        "sweep_basic_s": basic_s,
-        "sweep_dask_s": dask_s,
-        "sweep_speedup_vs_basic": basic_s / dask_s,
-        "job_overhead_s": (statistics.median(many) - statistics.median(one)) / 32,
+        "sweep_basic_s": basic,
+        "sweep_dask_s": dask,
+        "sweep_speedup_vs_basic": basic / dask,
         "files_per_run": files_per_run,
     }
 
 
-#: Story jobs of the end-to-end figure: the issue's 1,024 (TAKEOFF_BENCH_E2E_JOBS) take about as long
-#: as the rest of the bench while the analysis costs more than the simulation; 128 by default.
-E2E_JOBS = int(os.environ.get("TAKEOFF_BENCH_E2E_JOBS", "128"))
+def overhead_figures() -> dict[str, float]:
+    """The harness's cost per job: CPU and wall of 513 one-cycle jobs against one, in one process.
+
+    ``takeoff -m seeds=1 cycles=1 hydra.launcher.cluster=sync`` with one job, with
+    513, and with one again. A job of one world and one cycle costs next to nothing
+    to simulate, so what a job adds is the harness's: compose, run, analyse, write,
+    bookkeeping. CPU seconds (the process's user + system time) hardly move with the
+    load of other processes, where wall seconds do; the noise is the difference of
+    the two one-job runs, spread over the 512 jobs.
+    """
+    tiny = ["-m", "seeds=1", "cycles=1", "hydra.launcher.cluster=sync"]
+    with tempfile.TemporaryDirectory() as tmp:
+        def sweep(name: str, seeds: str) -> tuple[float, float]:
+            return takeoff_cpu(*tiny, f"seed={seeds}", f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
+
+        one_a = sweep("one-a", "0")
+        many = sweep("many", f"range(0,{OVERHEAD_JOBS})")
+        one_b = sweep("one-b", "0")
+    extra = OVERHEAD_JOBS - 1
+    return {
+        "overhead_jobs": OVERHEAD_JOBS,
+        "job_overhead_s": (many[1] - (one_a[1] + one_b[1]) / 2) / extra,
+        "job_overhead_noise_s": abs(one_a[1] - one_b[1]) / extra,
+        "job_overhead_wall_s": (many[0] - (one_a[0] + one_b[0]) / 2) / extra,
+        "job_overhead_wall_noise_s": abs(one_a[0] - one_b[0]) / extra,
+    }
+
+
+#: Story jobs of the end-to-end figure: the issue's 1,024 (TAKEOFF_BENCH_E2E_JOBS sets another count).
+E2E_JOBS = int(os.environ.get("TAKEOFF_BENCH_E2E_JOBS", "1024"))
+#: The story run and suite the simulation of the end-to-end jobs is timed on (set before forking).
+_E2E: tuple[Any, Any] | None = None
+
+
+def _simulated(seeds: list[int]) -> float:
+    """Return the summed compiled simulation seconds of the story jobs ``seeds`` (in a forked process)."""
+    assert _E2E is not None
+    run, suite = _E2E
+    total = 0.0
+    for seed in seeds:
+        start = time.perf_counter()
+        COMPILED(run.world(), suite, cycles=run.cycles, run_seed=seed, seed_indices=range(run.seeds))
+        total += time.perf_counter() - start
+    return total
 
 
 def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """``takeoff -m`` + ``takeoff-report`` of story jobs on 2 workers against their compiled simulation / 2.
 
-    The fixed start-up (interpreters, imports, the cluster's start, the report's
-    start) is the wall time of the same two commands for one job of one cycle.
+    The compiled simulation time is the sum, over the same jobs (story preset,
+    seeds 0 to n - 1), of each job's simulation, timed one job at a time in two
+    processes side by side, as the sweep's two workers run them. The fixed
+    start-up (interpreters, imports, the cluster's start, the report's start) is
+    the wall time of the same two commands for one job of one cycle.
     """
-    run = compose("+experiment=story")
-    simulated = 0.0
-    for seed in range(E2E_JOBS):
-        start = time.perf_counter()
-        COMPILED(run.world(), suite, cycles=run.cycles, run_seed=seed, seed_indices=range(run.seeds))
-        simulated += time.perf_counter() - start
+    global _E2E
+    _E2E = (compose("+experiment=story"), suite)
+    COMPILED(_E2E[0].world(), suite, cycles=2, run_seed=0, seed_indices=[0])  # compiled before forking
+    halves = [list(range(E2E_JOBS))[i::2] for i in range(2)]
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        simulated = timed("end to end: simulation, 2 processes", lambda: sum(pool.map(_simulated, halves)))
+    said: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         def pipeline(name: str, *overrides: str) -> float:
-            sweep = takeoff("-m", *overrides, "hydra.launcher.n_workers=2", f"hydra.sweep.dir={tmp}/{name}",
-                            cwd=Path(tmp))
+            sweep, out = takeoff_output("-m", *overrides, "hydra.launcher.n_workers=2",
+                                        f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
+            # The sweep's own line on where its workers' time went (simulate, analyse, write, ...).
+            said[:] = [text for text in out.splitlines() if "worker time:" in text]
             return sweep + time_report(Path(tmp) / name / "results.zarr", Path(tmp) / name / "report")
 
-        fixed = pipeline("fixed", "seeds=1", "cycles=1", "seed=0")
-        wall = pipeline("story", "+experiment=story", f"seed=range(0,{E2E_JOBS})")
+        fixed = timed("end to end: fixed start-up", pipeline, "fixed", "seeds=1", "cycles=1", "seed=0")
+        wall = timed("end to end: pipeline", pipeline, "story", "+experiment=story",
+                     f"seed=range(0,{E2E_JOBS})")
     return {
+        "end_to_end_sweep_said": said[0] if said else "",
         "end_to_end_jobs": E2E_JOBS,
         "end_to_end_wall_s": wall,
         "end_to_end_simulate_s": simulated,
@@ -306,69 +381,102 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
     }
 
 
+#: Wall seconds each part of the bench took, in order (printed at the end: where the bench's time goes).
+SECTIONS: dict[str, float] = {}
+
+
+def timed(name: str, fn, *args):  # type: ignore[no-untyped-def]
+    """Call ``fn(*args)`` and record its wall seconds under ``name`` in :data:`SECTIONS`."""
+    start = time.perf_counter()
+    out = fn(*args)
+    SECTIONS[name] = SECTIONS.get(name, 0.0) + time.perf_counter() - start
+    print(f"[bench] {name}: {SECTIONS[name]:.1f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def line(label: str, value: str) -> None:
+    """Print one row of the table: what was measured (with its size), then the figure."""
+    print(f"{label:<60} {value}")
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     start = time.perf_counter()
+    load_before = os.getloadavg()[0]
     suite = build_suite(compose().tasks)
-    figures: dict[str, float] = {}
-    print("takeoff benchmark (median of repeats; 2-core machines are noisy, ratios hold)\n")
-    figures |= kernel_figures(suite)
-    for label, key in (("compiled kernel, saturated (16 seeds x 1024 slots)", "kernel_instance_cycles_per_s"),
-                       ("numpy stages, same workload", "numpy_instance_cycles_per_s"),
-                       ("reference, same workload (1 seed)", "reference_instance_cycles_per_s")):
-        print(f"{label:<48} {figures[key]:>12.3g} instance-cycles/s")
-    print(f"{'kernel speedup vs reference':<48} {figures['kernel_speedup_vs_reference']:>12.1f} x")
-    print(f"{'kernel speedup vs numpy stages':<48} {figures['kernel_speedup_vs_numpy']:>12.1f} x")
-    print(f"{'kernel state per instance slot':<48} {figures['bytes_per_instance_slot']:>12.0f} bytes")
-    print(
-        f"{'peak traced memory per instance slot':<48} {figures['peak_bytes_per_instance_slot']:>12.0f} bytes"
-    )
-    costs = stage_costs(suite)
-    figures["stage_ns_per_instance_cycle"] = {k: round(v, 2) for k, v in costs.items()}  # type: ignore[assignment]
-    print("\nwhere a saturated instance-cycle goes (compiled kernel):")
+    figures: dict[str, Any] = {}
+    print("takeoff benchmark (each figure says its size and repeats; 2-core machines are noisy, "
+          "ratios taken side by side hold)\n")
+    figures |= timed("kernel", kernel_figures, suite)
+    line(f"compiled kernel, saturated (16 seeds x 1024 slots, {AFTER} cycles, median of {REPEATS})",
+         f"{figures['kernel_instance_cycles_per_s']:>12.3g} instance-cycles/s")
+    line(f"numpy stages, same workload ({AFTER_NUMPY} cycles, median of 2)",
+         f"{figures['numpy_instance_cycles_per_s']:>12.3g} instance-cycles/s")
+    line(f"reference, 1 seed x 1024 slots ({AFTER_REFERENCE} cycles, once)",
+         f"{figures['reference_instance_cycles_per_s']:>12.3g} instance-cycles/s")
+    line("kernel speedup vs reference", f"{figures['kernel_speedup_vs_reference']:>12.1f} x")
+    line("kernel speedup vs numpy stages", f"{figures['kernel_speedup_vs_numpy']:>12.1f} x")
+    line("kernel state per instance slot", f"{figures['bytes_per_instance_slot']:>12.0f} bytes")
+    line("peak traced memory per instance slot", f"{figures['peak_bytes_per_instance_slot']:>12.0f} bytes")
+    costs = timed("stages", stage_costs, suite)
+    figures["stage_ns_per_instance_cycle"] = {k: round(v, 2) for k, v in costs.items()}
+    print("\nwhere a saturated instance-cycle goes (compiled kernel, 16 seeds x 1024 slots, 300 cycles, "
+          "once):")
     for name, ns in sorted(costs.items(), key=lambda item: -item[1]):
         print(f"  {name:<28} {ns:6.1f} ns")
     print(f"  {'total':<28} {sum(costs.values()):6.1f} ns")
-    print("\nscaling (seconds per instance-cycle should stay flat):")
-    for axis, value, cost in scaling(suite):
-        print(f"  {axis:<8} {value:>6}   {cost * 1e9:8.1f} ns per instance-cycle")
-    wild = wild_figures(suite)
+    print("\nscaling (ns per saturated instance-cycle, median of 2; should stay flat):")
+    for axis, value, cost in timed("scaling", scaling, suite):
+        size = {"seeds": f"{value} x 512, 400 cycles", "slots": f"8 x {value}, 400 cycles",
+                "cycles": f"8 x 512, {value} cycles"}[axis]
+        print(f"  {axis:<8} {size:<24} {cost * 1e9:8.1f} ns")
+    wild = timed("wild", wild_figures, suite)
     wild_report(wild)
     figures |= {k: v for k, v in wild.items() if k != "peak_rss_mb"}
-    figures |= store_figures(suite)
-    print(f"\n{'story run: simulate':<48} {figures['story_simulate_s']:>12.3f} s")
-    print(f"{'story run: simulate, numpy stages':<48} {figures['story_simulate_numpy_s']:>12.3f} s")
-    print(
-        f"{'story run: write (batch of 8), per run':<48} {figures['story_write_s']:>12.3f} s "
-        f"({figures['write_fraction']:.1%} of their simulation)"
-    )
-    print(f"{'write 100,000 short runs (batches of 5,000)':<48} {figures['write_100000_runs_s']:>12.1f} s")
-    print(
-        f"{'open a 100,000-run sweep':<48} {figures['open_100000_runs_s']:>12.2f} s "
-        f"(peak {figures['open_100000_runs_peak_mb']:.0f} MB traced)"
-    )
-    print(f"{'takeoff-report of that sweep (stored analysis)':<48} "
-          f"{figures['report_100000_runs_s']:>12.1f} s")
-    figures |= analysis_figures(suite)
-    print(
-        f"{'story run: analyse, per world':<48} {figures['analysis_ms_per_world']:>12.2f} ms "
-        f"({figures['analysis_vs_simulate']:.2f}x the simulation)"
-    )
-    figures |= sweep_figures()
-    print(f"{'32 story jobs, Hydra basic launcher':<48} {figures['sweep_basic_s']:>12.2f} s")
-    print(
-        f"{'32 story jobs, Dask launcher, 2 workers':<48} {figures['sweep_dask_s']:>12.2f} s "
-        f"({figures['sweep_speedup_vs_basic']:.2f}x)"
-    )
-    print(f"{'harness overhead per job':<48} {figures['job_overhead_s'] * 1000:>12.1f} ms")
-    print(f"{'files in the store per run (32 story jobs)':<48} {figures['files_per_run']:>12.2f}")
-    figures |= end_to_end_figures(suite)
-    print(
-        f"{f'end to end, {E2E_JOBS} story jobs on 2 workers':<48} {figures['end_to_end_wall_s']:>12.1f} s "
-        f"(simulation {figures['end_to_end_simulate_s']:.1f} s of one core: "
-        f"efficiency {figures['end_to_end_efficiency']:.3f}; fixed start-up {figures['startup_s']:.1f} s)"
-    )
+    figures |= timed("store", store_figures, suite)
+    print()
+    line(f"story run (16 seeds x 300 cycles): simulate, compiled (median of {REPEATS})",
+         f"{figures['story_simulate_s']:>12.3f} s")
+    line("story run: simulate, numpy stages (once)", f"{figures['story_simulate_numpy_s']:>12.3f} s")
+    line(f"story run: write, per run (a batch of 8; median of {REPEATS} batches)",
+         f"{figures['story_write_s']:>12.3f} s ({figures['write_fraction']:.1%} of their simulation)")
+    line("write 100,000 short runs (2 seeds x 12 cycles, batches of 5,000)",
+         f"{figures['write_100000_runs_s']:>12.1f} s")
+    line("open that 100,000-run sweep (once)", f"{figures['open_100000_runs_s']:>12.2f} s "
+         f"(peak {figures['open_100000_runs_peak_mb']:.0f} MB traced)")
+    line("takeoff-report of that sweep (stored analysis, once)",
+         f"{figures['report_100000_runs_s']:>12.1f} s")
+    figures |= timed("analysis", analysis_figures, suite)
+    line(f"story run: analyse, per world (16 worlds, median of {REPEATS})",
+         f"{figures['analysis_ms_per_world']:>12.2f} ms "
+         f"({figures['analysis_vs_simulate']:.2f}x the simulation)")
+    figures |= timed("sweeps", sweep_figures)
+    line(f"{SWEEP_JOBS} story jobs, Hydra basic launcher (once)", f"{figures['sweep_basic_s']:>12.2f} s")
+    line(f"{SWEEP_JOBS} story jobs, Dask launcher, 2 workers (once)",
+         f"{figures['sweep_dask_s']:>12.2f} s ({figures['sweep_speedup_vs_basic']:.2f}x)")
+    line(f"files in the store per run ({SWEEP_JOBS} story jobs, Dask)", f"{figures['files_per_run']:>12.2f}")
+    figures |= timed("overhead", overhead_figures)
+    line(f"harness overhead per job, CPU ({OVERHEAD_JOBS} one-cycle jobs against 1, sync)",
+         f"{figures['job_overhead_s'] * 1000:>12.1f} ms "
+         f"(noise +- {figures['job_overhead_noise_s'] * 1000:.1f} ms; "
+         f"wall {figures['job_overhead_wall_s'] * 1000:.1f} "
+         f"+- {figures['job_overhead_wall_noise_s'] * 1000:.1f} ms)")
+    figures |= timed("end to end", end_to_end_figures, suite)
+    line(f"end to end, {E2E_JOBS} story jobs on 2 workers (once)",
+         f"{figures['end_to_end_wall_s']:>12.1f} s (simulation {figures['end_to_end_simulate_s']:.1f} s "
+         f"of one core: efficiency {figures['end_to_end_efficiency']:.3f}; "
+         f"fixed start-up {figures['startup_s']:.1f} s)")
+    said = figures.pop("end_to_end_sweep_said")
+    if said:
+        print(f"  the sweep said: {said}")
     figures["bench_seconds"] = time.perf_counter() - start
+    figures["bench_section_s"] = {k: round(v, 1) for k, v in SECTIONS.items()}
+    figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print(f"\nwhere the bench's {figures['bench_seconds'] / 60:.1f} minutes went "
+          f"(load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end):")
+    for name, seconds in SECTIONS.items():  # "part: piece" is a piece of the part printed after it
+        print(f"    {name.partition(': ')[2]:<38} {seconds:7.1f} s" if ": " in name else
+              f"  {name:<40} {seconds:7.1f} s")
     print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in figures.items()}))
 
 
