@@ -178,13 +178,13 @@ def group_attributes(records: Sequence[RunRecord], created: str) -> dict[str, An
 def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str, Any]) -> None:
     """Write runs of one layout as a new Zarr v3 group at ``url`` (which must not exist).
 
-    zarr-python creates the group and every array (sharding codec, inner chunks
-    ``bytes`` -> ``zstd`` -> ``crc32c``, index ``bytes`` -> ``crc32c``) and writes
-    each array's one shard; the arrays are written concurrently in zarr's event loop.
+    zarr-python creates the group, then every array at once (``create_hierarchy``;
+    sharding codec, inner chunks ``bytes`` -> ``zstd`` -> ``crc32c``, index
+    ``bytes`` -> ``crc32c``), and writes each array's one shard; the arrays are
+    written concurrently in zarr's event loop.
     """
     import zarr
     import zarr.api.asynchronous as zasync
-    from zarr.codecs import Crc32cCodec, ZstdCodec
     from zarr.core.sync import sync
 
     arrays: Mapping[str, Any] = attributes["arrays"]
@@ -206,33 +206,57 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
             variables = ds.variables
             for j, v in enumerate(names):
                 out[i, j] = variables[v].values
-        return out
+        return out.astype(str) if out.dtype == object else out
 
     # Stacked here, not in zarr's event loop, which then only encodes and writes.
     stacks = {name: stacked(spec) for name, spec in arrays.items()}
+    metadata = {}
+    for name, values in stacks.items():
+        dims = tuple(arrays[name]["dims"])
+        metadata[name] = _array_metadata(name, values.shape, _dtype_name(values.dtype), dims,
+                                         *_chunking(values.shape, dims))
 
     async def write() -> None:
         root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(attributes))
-
-        async def one(name: str, spec: Mapping[str, Any]) -> None:
-            values = stacks[name]
-            text = values.dtype.kind in "OUT"
-            if text:
-                values = values.astype(str)
-            chunk, shard = _chunking(values.shape, spec["dims"])
-            fill: Any = "" if text else (np.nan if values.dtype.kind == "f" else -1)
-            array = await root.create_array(
-                name, shape=values.shape, dtype=str if text else values.dtype, chunks=chunk, shards=shard,
-                compressors=(ZstdCodec(level=ZSTD_LEVEL), Crc32cCodec()), fill_value=fill,
-                chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
-                dimension_names=[schema.RUN, f"{name}-variable", *spec["dims"]])
-            await array.setitem(Ellipsis, values)
-
-        await asyncio.gather(*(one(name, spec) for name, spec in arrays.items()))
+        where = {"/".join(p for p in (root.store_path.path, name) if p): name for name in metadata}
+        made: dict[str, Any] = {}
+        async for path, node in zasync.create_hierarchy(
+                store=root.store_path.store, nodes={path: metadata[name] for path, name in where.items()}):
+            if path in where:
+                made[where[path]] = node
+        await asyncio.gather(*(made[name].setitem(Ellipsis, values) for name, values in stacks.items()))
 
     # Metadata as compact JSON: zarr's default indent makes json use its pure-Python encoder.
     with zarr.config.set({"json_indent": None}):
         sync(write())
+
+
+@functools.lru_cache(maxsize=256)
+def _array_metadata(name: str, shape: tuple[int, ...], dtype: str, dims: tuple[str, ...],
+                    chunk: tuple[int, ...], shard: tuple[int, ...]) -> Any:
+    """Return the Zarr v3 metadata of a stacked array, as zarr's ``create_array`` makes it.
+
+    zarr builds it once per layout, in memory; batch groups of that layout share it
+    (a batch's write then costs no codec parsing or metadata building).
+    """
+    import zarr.api.asynchronous as zasync
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+    from zarr.core.sync import sync
+    from zarr.storage import MemoryStore
+
+    text = dtype == "str"
+    fill: Any = "" if text else (np.nan if np.dtype(dtype).kind == "f" else -1)
+
+    async def make() -> Any:
+        group = await zasync.open_group(store=MemoryStore(), mode="w-", zarr_format=3)
+        array = await group.create_array(
+            name, shape=shape, dtype=str if text else np.dtype(dtype), chunks=chunk, shards=shard,
+            compressors=(ZstdCodec(level=ZSTD_LEVEL), Crc32cCodec()), fill_value=fill,
+            chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
+            dimension_names=[schema.RUN, f"{name}-variable", *dims])
+        return array.metadata
+
+    return sync(make())
 
 
 @functools.lru_cache(maxsize=256)
