@@ -144,17 +144,17 @@ def stage_costs(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
-    """Seconds per saturated instance-cycle against seeds, slots and cycles (median of 2 repeats)."""
+    """Seconds per saturated instance-cycle against seeds, slots (200 cycles) and cycles; once each."""
     rows = []
     for seeds in (4, 8, 16, 32):
         run = saturated(seeds=seeds, slots=512)
-        rows.append(("seeds", seeds, per_saturated_cycle(COMPILED, run, suite, seeds, 512, 400, repeats=2)))
+        rows.append(("seeds", seeds, per_saturated_cycle(COMPILED, run, suite, seeds, 512, 200, repeats=1)))
     for slots in (256, 512, 1024, 2048):
         run = saturated(seeds=8, slots=slots)
-        rows.append(("slots", slots, per_saturated_cycle(COMPILED, run, suite, 8, slots, 400, repeats=2)))
+        rows.append(("slots", slots, per_saturated_cycle(COMPILED, run, suite, 8, slots, 200, repeats=1)))
     for cycles in (250, 500, 1000, 2000):
         run = saturated(seeds=8, slots=512)
-        rows.append(("cycles", cycles, per_saturated_cycle(COMPILED, run, suite, 8, 512, cycles, repeats=2)))
+        rows.append(("cycles", cycles, per_saturated_cycle(COMPILED, run, suite, 8, 512, cycles, repeats=1)))
     return rows
 
 
@@ -262,22 +262,22 @@ def takeoff_output(*args: str, cwd: Path) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def takeoff_cpu(*args: str, cwd: Path) -> tuple[float, float]:
-    """Return (wall, CPU) seconds of ``takeoff *args``; CPU is user + system of the process and its children.
+def takeoff_cpu(*args: str, cwd: Path) -> tuple[float, float, str]:
+    """Return wall and CPU seconds (user + system, the process and its children) and the output of a sweep.
 
     Only for one-process sweeps (``hydra.launcher.cluster=sync``): the CPU of the
     processes a cluster forks is not counted.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = takeoff(*args, cwd=cwd)
+    wall, out = takeoff_output(*args, cwd=cwd)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), out
 
 
 #: Story jobs of the launcher comparison (basic against Dask, once each) and of ``files_per_run``.
 SWEEP_JOBS = 32
 #: One-cycle jobs of the harness overhead figure, against one such job.
-OVERHEAD_JOBS = 513
+OVERHEAD_JOBS = 257
 
 
 def sweep_figures() -> dict[str, float]:
@@ -299,25 +299,31 @@ def sweep_figures() -> dict[str, float]:
 
 
 def overhead_figures() -> dict[str, float]:
-    """The harness's cost per job: CPU and wall of 513 one-cycle jobs against one, in one process.
+    """The harness's cost per job: CPU and wall of 257 one-cycle jobs against one, in one process.
 
     ``takeoff -m seeds=1 cycles=1 hydra.launcher.cluster=sync`` with one job, with
-    513, and with one again. A job of one world and one cycle costs next to nothing
+    257, and with one again. A job of one world and one cycle costs next to nothing
     to simulate, so what a job adds is the harness's: compose, run, analyse, write,
-    bookkeeping. CPU seconds (the process's user + system time) hardly move with the
-    load of other processes, where wall seconds do; the noise is the difference of
-    the two one-job runs, spread over the 512 jobs.
+    bookkeeping. CPU seconds (the process's user + system time) move much less with
+    the load of other processes than wall seconds do; the noise is the difference of
+    the two one-job runs, spread over the 256 jobs (about 1 ms at 512 jobs, load 6).
     """
     tiny = ["-m", "seeds=1", "cycles=1", "hydra.launcher.cluster=sync"]
+    said: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         def sweep(name: str, seeds: str) -> tuple[float, float]:
-            return takeoff_cpu(*tiny, f"seed={seeds}", f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
+            wall, cpu, out = takeoff_cpu(*tiny, f"seed={seeds}", f"hydra.sweep.dir={tmp}/{name}",
+                                         cwd=Path(tmp))
+            said[:] = [text for text in out.splitlines() if "worker time:" in text]
+            return wall, cpu
 
         one_a = sweep("one-a", "0")
         many = sweep("many", f"range(0,{OVERHEAD_JOBS})")
+        many_said = said[0] if said else ""
         one_b = sweep("one-b", "0")
     extra = OVERHEAD_JOBS - 1
     return {
+        "overhead_sweep_said": many_said,
         "overhead_jobs": OVERHEAD_JOBS,
         "job_overhead_s": (many[1] - (one_a[1] + one_b[1]) / 2) / extra,
         "job_overhead_noise_s": abs(one_a[1] - one_b[1]) / extra,
@@ -425,9 +431,9 @@ def main() -> None:
     for name, ns in sorted(costs.items(), key=lambda item: -item[1]):
         print(f"  {name:<28} {ns:6.1f} ns")
     print(f"  {'total':<28} {sum(costs.values()):6.1f} ns")
-    print("\nscaling (ns per saturated instance-cycle, median of 2; should stay flat):")
+    print("\nscaling (ns per saturated instance-cycle, each once; should stay flat):")
     for axis, value, cost in timed("scaling", scaling, suite):
-        size = {"seeds": f"{value} x 512, 400 cycles", "slots": f"8 x {value}, 400 cycles",
+        size = {"seeds": f"{value} x 512, 200 cycles", "slots": f"8 x {value}, 200 cycles",
                 "cycles": f"8 x 512, {value} cycles"}[axis]
         print(f"  {axis:<8} {size:<24} {cost * 1e9:8.1f} ns")
     wild = timed("wild", wild_figures, suite)
@@ -461,6 +467,9 @@ def main() -> None:
          f"(noise +- {figures['job_overhead_noise_s'] * 1000:.1f} ms; "
          f"wall {figures['job_overhead_wall_s'] * 1000:.1f} "
          f"+- {figures['job_overhead_wall_noise_s'] * 1000:.1f} ms)")
+    said = figures.pop("overhead_sweep_said")
+    if said:
+        print(f"  the {OVERHEAD_JOBS}-job sweep said: {said}")
     figures |= timed("end to end", end_to_end_figures, suite)
     line(f"end to end, {E2E_JOBS} story jobs on 2 workers (once)",
          f"{figures['end_to_end_wall_s']:>12.1f} s (simulation {figures['end_to_end_simulate_s']:.1f} s "
