@@ -139,6 +139,20 @@ def analyse_run(ds: xr.Dataset, config: Mapping[str, Any], *,
     return _analyse(loaded, config, min_effect), _curve_moments(loaded)
 
 
+def stored_parts(ds: xr.Dataset, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what a job keeps with a run besides its trajectory (:class:`results.RunRecord`'s fields).
+
+    ``analysis``: :func:`analyse_run`'s per-world table without coordinates or
+    attributes (the store keeps its own); ``curves``: the curve moments; ``info``:
+    the digest of the analysis code that made them.
+    """
+    analysis, curves = analyse_run(ds, config)
+    digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
+    analysis = analysis.drop_vars(list(analysis.coords))
+    analysis.attrs = {}
+    return {"analysis": analysis, "curves": curves, "info": {"analysis_digest": digest}}
+
+
 @dataclass(frozen=True)
 class _Reduced:
     """:func:`reduce_domains`'s result as numpy arrays: what a run's analysis reads, without xarray's cost."""

@@ -160,7 +160,7 @@ def scaling(suite) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-d
 
 def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
     import results
-    from analysis.world import analyse_worlds, run_curves
+    from analysis.world import stored_parts
     from results.bench import time_open_sweep, time_write
 
     run = compose("+experiment=story")
@@ -178,11 +178,7 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
         traj = COMPILED(run.world(), suite, cycles=run.cycles, run_seed=seed, seed_indices=range(run.seeds))
         sims.append(time.perf_counter() - start)
         ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
-        analysis = analyse_worlds(ds, {})
-        analysis = analysis.drop_vars(list(analysis.coords))
-        analysis.attrs = {}
-        records.append(results.RunRecord(f"{seed:016x}", ds, config={"seed": seed}, analysis=analysis,
-                                         curves=run_curves(ds, {})))
+        records.append(results.RunRecord(f"{seed:016x}", ds, config={"seed": seed}, **stored_parts(ds, {})))
     with tempfile.TemporaryDirectory() as tmp:
         time_write(records, Path(tmp) / "warm.zarr")
         writes = [time_write(records, Path(tmp) / f"w{i}.zarr") for i in range(REPEATS)]
@@ -204,13 +200,9 @@ def store_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 def with_analysis(ds):  # type: ignore[no-untyped-def]
     """What a job writes with a run besides its trajectories: its worlds' analysis and curve moments."""
-    from analysis.world import analyse_worlds, analysis_digest, run_curves
+    from analysis.world import stored_parts
 
-    analysis = analyse_worlds(ds, {})
-    analysis = analysis.drop_vars(list(analysis.coords))
-    analysis.attrs = {}
-    return {"analysis": analysis, "curves": run_curves(ds, {}),
-            "info": {"analysis_digest": analysis_digest()}}
+    return stored_parts(ds, {})
 
 
 def time_report(store: Path, out: Path) -> float:

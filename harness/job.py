@@ -216,17 +216,14 @@ def compute_run(spec: JobSpec, phases: dict[str, float] | None = None) -> RunRec
     ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
     # The analysis of each world, where the data is made (issue 13): the report reads these small
     # tables and the curve means, never the trajectories of runs it does not draw.
-    from analysis.world import analyse_run, analysis_digest
+    from analysis.world import stored_parts
 
-    analysis, curves = analyse_run(ds, spec.config)
-    digest = str(analysis.attrs.get("analysis_digest") or analysis_digest())
-    analysis = analysis.drop_vars(list(analysis.coords))
-    analysis.attrs = {}
+    parts = stored_parts(ds, spec.config)
     if phases is not None:
         phases["simulate"] = simulated - start
         phases["analyse"] = time.perf_counter() - simulated
     return RunRecord(spec.run_id, ds, params=dict(spec.params), overrides=spec.overrides, config=spec.config,
-                     analysis=analysis, curves=curves, info={"analysis_digest": digest})
+                     **parts)
 
 
 def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:

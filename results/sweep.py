@@ -299,6 +299,17 @@ def _lazy(store: SweepStore, entries: Mapping[str, Mapping[str, Any]], part: str
     return out
 
 
+def _grid_coords(grid: dict[str, list[Any]], runs: _Runs) -> dict[str, Any]:
+    """Return the coordinates ``seed``, ``cycle``, ``domain`` (of ``grid``) and ``run_id`` (of ``runs``)."""
+    return {
+        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
+        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
+        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
+                        schema.COORDS[schema.DOMAIN]),
+        schema.RUN_ID: (schema.RUN, runs.ids, schema.COORDS[schema.RUN_ID]),
+    }
+
+
 def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
           exclude: Collection[str] = ()) -> xr.Dataset:
     # Opening 10^5 runs makes millions of small objects that all stay alive: the garbage
@@ -353,12 +364,7 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
     }
     token = hashlib.sha256("\n".join([store.url, *runs.names, *ids]).encode()).hexdigest()[:16]
     texts = runs.column(entries, "config", "{}")
-    coords: dict[str, Any] = {
-        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
-        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
-        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
-                        schema.COORDS[schema.DOMAIN]),
-        schema.RUN_ID: (schema.RUN, runs.ids, schema.COORDS[schema.RUN_ID]),
+    coords: dict[str, Any] = _grid_coords(grid, runs) | {
         MODEL_DIGEST: (schema.RUN, np.asarray([str(d or "") for d in runs.column(entries, MODEL_DIGEST, "")],
                                               dtype=object),
                        {"long_name": "digest of the model code that computed the run", "units": "1"}),
@@ -505,13 +511,7 @@ def open_group(store: SweepStore, group: str) -> xr.Dataset:
     runs = _plan(entries)
     grid = {dim: list(entry["coords"][dim]) for dim in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
     token = hashlib.sha256("\n".join([store.url, group, "group"]).encode()).hexdigest()[:16]
-    coords: dict[str, Any] = {
-        schema.SEED: (schema.SEED, np.asarray(grid[schema.SEED], np.int64), schema.COORDS[schema.SEED]),
-        schema.CYCLE: (schema.CYCLE, np.asarray(grid[schema.CYCLE], np.int64), schema.COORDS[schema.CYCLE]),
-        schema.DOMAIN: (schema.DOMAIN, np.asarray(grid[schema.DOMAIN], dtype=object),
-                        schema.COORDS[schema.DOMAIN]),
-        schema.RUN_ID: (schema.RUN, runs.ids, schema.COORDS[schema.RUN_ID]),
-    }
+    coords = _grid_coords(grid, runs)
     ds = xr.Dataset(_lazy(store, entries, batch.TRAJECTORY, runs, grid, token), coords=coords)
     ds.attrs["configs"] = json.dumps(dict(zip(runs.ids.tolist(), runs.column(entries, "config", "{}"),
                                               strict=True)))
