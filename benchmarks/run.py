@@ -347,18 +347,25 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
 
     The compiled simulation time is the sum, over the same jobs (story preset,
     seeds 0 to n - 1), of each job's simulation, timed one job at a time in two
-    processes side by side, as the sweep's two workers run them. The fixed
-    start-up (interpreters, imports, the cluster's start, the report's start) is
-    the wall time of the same two commands for one job of one cycle.
+    processes side by side, as the sweep's two workers run them: the first half
+    of the jobs just before the pipeline, the second half just after it. A 2-core
+    machine's speed drifts by 15-25% over minutes (the same simulation timed
+    again later); split around the pipeline, a steady drift cancels, where timing
+    it all before the pipeline read it once 26% too fast. The fixed start-up
+    (interpreters, imports, the cluster's start, the report's start) is the wall
+    time of the same two commands for one job of one cycle.
     """
     global _E2E
     _E2E = (compose("+experiment=story"), suite)
     COMPILED(_E2E[0].world(), suite, cycles=2, run_seed=0, seed_indices=[0])  # compiled before forking
-    halves = [list(range(E2E_JOBS))[i::2] for i in range(2)]
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        simulated = timed("end to end: simulation, 2 processes", lambda: sum(pool.map(_simulated, halves)))
+    seeds = list(range(E2E_JOBS))
+    early, late = seeds[: E2E_JOBS // 2], seeds[E2E_JOBS // 2:]
     said: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ProcessPoolExecutor(
+            2, mp_context=multiprocessing.get_context("fork")) as pool:
+        def simulation(part: list[int]) -> float:
+            return sum(pool.map(_simulated, [part[0::2], part[1::2]]))
+
         def pipeline(name: str, *overrides: str) -> float:
             sweep, out = takeoff_output("-m", *overrides, "hydra.launcher.n_workers=2",
                                         f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
@@ -367,13 +374,18 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
             return sweep + time_report(Path(tmp) / name / "results.zarr", Path(tmp) / name / "report")
 
         fixed = timed("end to end: fixed start-up", pipeline, "fixed", "seeds=1", "cycles=1", "seed=0")
+        before = timed("end to end: simulation, 2 processes", simulation, early)
         wall = timed("end to end: pipeline", pipeline, "story", "+experiment=story",
                      f"seed=range(0,{E2E_JOBS})")
+        after = timed("end to end: simulation, 2 processes", simulation, late)
+    simulated = before + after
     return {
         "end_to_end_sweep_said": said[0] if said else "",
         "end_to_end_jobs": E2E_JOBS,
         "end_to_end_wall_s": wall,
         "end_to_end_simulate_s": simulated,
+        # The drift: the second half's simulation over the first's (1.0 on a steady machine).
+        "end_to_end_simulate_drift": (after / len(late)) / (before / len(early)) if before and late else 1.0,
         "end_to_end_efficiency": simulated / 2 / wall,
         "startup_s": fixed,
     }
@@ -465,7 +477,8 @@ def main() -> None:
     figures |= timed("end to end", end_to_end_figures, suite)
     line(f"end to end, {E2E_JOBS} story jobs on 2 workers (once)",
          f"{figures['end_to_end_wall_s']:>12.1f} s (simulation {figures['end_to_end_simulate_s']:.1f} s "
-         f"of one core: efficiency {figures['end_to_end_efficiency']:.3f}; "
+         f"of one core, its second half {figures['end_to_end_simulate_drift']:.2f}x the first's per job: "
+         f"efficiency {figures['end_to_end_efficiency']:.3f}; "
          f"fixed start-up {figures['startup_s']:.1f} s)")
     said = figures.pop("end_to_end_sweep_said")
     if said:
