@@ -10,6 +10,7 @@ metadata only, whatever the trajectories weigh.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -18,7 +19,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,21 +311,34 @@ def _grid_coords(grid: dict[str, list[Any]], runs: _Runs) -> dict[str, Any]:
     }
 
 
-def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
-          exclude: Collection[str] = ()) -> xr.Dataset:
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
     # Opening 10^5 runs makes millions of small objects that all stay alive: the garbage
     # collector's full passes over them cost more than the opening itself (about 2x).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _open_sweep(path_or_url, part, warn=warn, exclude=exclude)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
-def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
-                exclude: Collection[str] = ()) -> xr.Dataset:
+def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
+          exclude: Collection[str] = ()) -> xr.Dataset:
+    with _no_gc():  # called straight from open_sweep: its warnings name open_sweep's caller
+        return _open_sweep(path_or_url, (part,), warn=warn, exclude=exclude)[0]
+
+
+def _open_parts(path_or_url: str | os.PathLike[str], parts: Sequence[str], *,
+                exclude: Collection[str] = ()) -> list[xr.Dataset]:
+    """Return ``parts`` of a sweep (:mod:`results.batch`'s parts), its index read and checked once."""
+    with _no_gc():
+        return _open_sweep(path_or_url, parts, warn=False, exclude=exclude)
+
+
+def _open_sweep(path_or_url: str | os.PathLike[str], parts: Sequence[str], *, warn: bool,
+                exclude: Collection[str] = ()) -> list[xr.Dataset]:
     store = SweepStore(path_or_url, create=False)
     entries = store.index()
     broken = store.broken_groups(entries)
@@ -369,8 +383,8 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
                                               dtype=object),
                        {"long_name": "digest of the model code that computed the run", "units": "1"}),
     }
-    if part != batch.TRAJECTORY:
-        coords[ANALYSIS_DIGEST] = (schema.RUN, np.asarray([str(d or "") for d in runs.column(
+    if any(part != batch.TRAJECTORY for part in parts):
+        analysed = (schema.RUN, np.asarray([str(d or "") for d in runs.column(
             entries, ANALYSIS_DIGEST, "")], dtype=object),
             {"long_name": "digest of the analysis code that analysed the run", "units": "1"})
     params = runs.column(entries, "params", {})
@@ -388,9 +402,7 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
                 values.append(config_value(configs[i], key))
         coords[parameters[key]] = (schema.RUN, _coordinate(values),
                                    {"long_name": f"run parameter {key}", "units": "1", "hydra_key": key})
-    data = _lazy(store, entries, part, runs, grid, token)
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs = {
+    attrs = {
         "schema_version": store.attrs.get("schema_version"),
         "package_version": store.attrs.get("package_version", ""),
         "git_revision": store.attrs.get("git_revision") or "",
@@ -403,7 +415,13 @@ def _open_sweep(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
         "overrides": json.dumps(dict(zip(ids, runs.column(entries, "overrides", []), strict=True))),
         "store": store.url,
     }
-    return ds
+    opened = []
+    for part in parts:
+        extra = {ANALYSIS_DIGEST: analysed} if part != batch.TRAJECTORY else {}
+        ds = xr.Dataset(_lazy(store, entries, part, runs, grid, token), coords=coords | extra)
+        ds.attrs = dict(attrs)
+        opened.append(ds)
+    return opened
 
 
 def open_sweep(path_or_url: str | os.PathLike[str], *, exclude: Collection[str] = ()) -> xr.Dataset:
@@ -473,8 +491,7 @@ def open_analysis(path_or_url: str | os.PathLike[str], *, exclude: Collection[st
     --------
     >>> open_analysis("results.zarr")["regime"].to_pandas()  # doctest: +SKIP
     """
-    ds = _open(path_or_url, batch.ANALYSIS, warn=False, exclude=exclude)
-    curves = _open(path_or_url, batch.CURVES, warn=False, exclude=exclude)
+    ds, curves = _open_parts(path_or_url, (batch.ANALYSIS, batch.CURVES), exclude=exclude)
     # Both share the run coordinates; the curves add ``cycle``.
     return ds.merge(curves[list(curves.data_vars)], compat="override", join="outer",
                     combine_attrs="override")
