@@ -379,7 +379,12 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
                      f"seed=range(0,{E2E_JOBS})")
         after = timed("end to end: simulation, 2 processes", simulation, late)
     simulated = before + after
+    # The harness's own worker time per story run: what is neither simulation nor analysis
+    # (the write, the job's bookkeeping and log, the workers' idle time), from the sweep's line.
+    parts = worker_time(said[0] if said else "")
+    harness = sum(v for k, v in parts.items() if k not in ("simulate", "analyse"))
     return {
+        "story_harness_ms_per_run": 1000 * harness / E2E_JOBS if parts else float("nan"),
         "end_to_end_sweep_said": said[0] if said else "",
         "end_to_end_jobs": E2E_JOBS,
         "end_to_end_wall_s": wall,
@@ -389,6 +394,17 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
         "end_to_end_efficiency": simulated / 2 / wall,
         "startup_s": fixed,
     }
+
+
+def worker_time(said: str) -> dict[str, float]:
+    """Return the seconds by part of a sweep's closing line (``... worker time: simulate 1.0 s (50%), ...``).
+
+    An empty dict when the line is not there.
+    """
+    import re
+
+    return {name: float(seconds) for name, seconds in re.findall(r"(\w+) ([0-9.]+) s \(", said.partition(
+        "worker time:")[2])}
 
 
 #: Wall seconds each part of the bench took, in order (printed at the end: where the bench's time goes).
@@ -483,6 +499,8 @@ def main() -> None:
     said = figures.pop("end_to_end_sweep_said")
     if said:
         print(f"  the sweep said: {said}")
+    line("harness per story run in that sweep (write, bookkeeping, idle; worker time)",
+         f"{figures['story_harness_ms_per_run']:>12.1f} ms")
     figures["bench_seconds"] = time.perf_counter() - start
     figures["bench_section_s"] = {k: round(v, 1) for k, v in SECTIONS.items()}
     figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
