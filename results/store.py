@@ -39,7 +39,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import fsspec
@@ -76,6 +76,15 @@ READABLE = (1, schema.SCHEMA_VERSION)
 
 class StoreError(Exception):
     """A store path cannot be used; the message names the path and the reason."""
+
+
+def sharing_message(url: str, others: Sequence[str]) -> str:
+    """Say why a forced rerun of some of a store's runs cannot go on (:meth:`SweepStore.sharing`)."""
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return (f"hydra.launcher.rerun=true would remove {len(others)} runs of {url} that this sweep does not "
+            f"recompute ({shown}): they share batch groups with its runs, and a group is replaced whole; "
+            f"rerun the sweep command that wrote them with rerun=true (all of its jobs), or write this "
+            f"sweep to another store")
 
 
 class DesignConflict(StoreError):
@@ -452,13 +461,35 @@ class SweepStore:
         self._put_text(self._path(PLANNED, name), json.dumps(
             {"created": now(), "runs": {rid: list(o) for rid, o in runs.items()}}))
 
-    def forget(self, run_ids: Sequence[str]) -> set[str]:
-        """Remove the batch groups and failure records holding ``run_ids``, for a forced rerun.
+    def sharing(self, run_ids: Collection[str]) -> list[str]:
+        """Return the runs outside ``run_ids`` that share a batch group with one of ``run_ids``.
 
-        The store wrote them, so it may. Returns every run removed, which
-        includes the other runs of those batches.
+        A batch group is removed whole (:meth:`forget`): these runs would go with it.
         """
         wanted = set(run_ids)
+        others: set[str] = set()
+        for entry in self.index().values():
+            ids = set(entry["runs"]["run_id"])
+            if ids & wanted:
+                others |= ids - wanted
+        return sorted(others)
+
+    def forget(self, run_ids: Collection[str]) -> set[str]:
+        """Remove the batch groups and failure records holding ``run_ids``, for a forced rerun.
+
+        The store wrote them, so it may. A group that also holds runs outside
+        ``run_ids`` is not removed: nothing is (the rerun would not recompute
+        those runs, so they would be lost).
+
+        Raises
+        ------
+        StoreError
+            Naming the runs outside ``run_ids`` that share a group with them.
+        """
+        wanted = set(run_ids)
+        others = self.sharing(wanted)
+        if others:
+            raise StoreError(sharing_message(self.url, others))
         removed: set[str] = set()
         for group, entry in self.index().items():
             ids = set(entry["runs"]["run_id"])

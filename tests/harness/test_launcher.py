@@ -266,6 +266,24 @@ def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
     assert "worker time" not in again.stdout, again.stdout
 
 
+def test_forced_rerun_never_removes_runs_it_does_not_recompute(workdir: Path) -> None:
+    # Four runs in one batch group; a forced rerun of two of them would replace the group whole.
+    base = ["-m", *SMALL, "hydra.launcher.cluster=sync", f"hydra.sweep.dir={workdir}/sweep"]
+    first = takeoff(*base, "seed=0,1,2,3", "hydra.launcher.batch_size=4", cwd=workdir)
+    assert first.returncode == 0, explain(first)
+    store = workdir / "sweep" / "results.zarr"
+    before = _data(store)
+    part = takeoff(*base, "seed=0,1", "hydra.launcher.rerun=true", cwd=workdir)
+    assert part.returncode == 2, explain(part)
+    assert "would remove 2 runs" in part.stderr and "no job was started" in part.stderr, part.stderr
+    xr.testing.assert_identical(_data(store), before)
+    # All four: the group is theirs alone, and is recomputed to the same numbers.
+    forced = takeoff(*base, "seed=0,1,2,3", "hydra.launcher.rerun=true", cwd=workdir)
+    assert forced.returncode == 0, explain(forced)
+    assert "4 to run" in forced.stdout, forced.stdout
+    xr.testing.assert_identical(_data(store), before)
+
+
 @pytest.mark.parametrize(("override", "message"), [
     ("hydra.launcher.cluster=bogus",
      "hydra.launcher.cluster='bogus' is unknown; known: ['local', 'sync', 'slurm', 'pbs']"),
