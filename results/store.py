@@ -78,15 +78,6 @@ class StoreError(Exception):
     """A store path cannot be used; the message names the path and the reason."""
 
 
-def sharing_message(url: str, others: Sequence[str]) -> str:
-    """Say why a forced rerun of some of a store's runs cannot go on (:meth:`SweepStore.sharing`)."""
-    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-    return (f"hydra.launcher.rerun=true would remove {len(others)} runs of {url} that this sweep does not "
-            f"recompute ({shown}): they share batch groups with its runs, and a group is replaced whole; "
-            f"rerun the sweep command that wrote them with rerun=true (all of its jobs), or write this "
-            f"sweep to another store")
-
-
 class DesignConflict(StoreError):
     """The store holds another design than the one a sweep would write; the message says what differs."""
 
@@ -461,25 +452,11 @@ class SweepStore:
         self._put_text(self._path(PLANNED, name), json.dumps(
             {"created": now(), "runs": {rid: list(o) for rid, o in runs.items()}}))
 
-    def sharing(self, run_ids: Collection[str]) -> list[str]:
-        """Return the runs outside ``run_ids`` that share a batch group with one of ``run_ids``.
+    def check_forget(self, run_ids: Collection[str], entries: Mapping[str, Any] | None = None) -> None:
+        """Refuse to :meth:`forget` ``run_ids`` when their batch groups hold other runs too.
 
-        A batch group is removed whole (:meth:`forget`): these runs would go with it.
-        """
-        wanted = set(run_ids)
-        others: set[str] = set()
-        for entry in self.index().values():
-            ids = set(entry["runs"]["run_id"])
-            if ids & wanted:
-                others |= ids - wanted
-        return sorted(others)
-
-    def forget(self, run_ids: Collection[str]) -> set[str]:
-        """Remove the batch groups and failure records holding ``run_ids``, for a forced rerun.
-
-        The store wrote them, so it may. A group that also holds runs outside
-        ``run_ids`` is not removed: nothing is (the rerun would not recompute
-        those runs, so they would be lost).
+        A group is removed whole, and a forced rerun recomputes only its own runs:
+        the others would be lost.
 
         Raises
         ------
@@ -487,24 +464,41 @@ class SweepStore:
             Naming the runs outside ``run_ids`` that share a group with them.
         """
         wanted = set(run_ids)
-        others = self.sharing(wanted)
-        if others:
-            raise StoreError(sharing_message(self.url, others))
-        removed: set[str] = set()
-        for group, entry in self.index().items():
+        others: set[str] = set()
+        for entry in (self.index() if entries is None else entries).values():
             ids = set(entry["runs"]["run_id"])
-            if not ids & wanted:
+            if ids & wanted:
+                others |= ids - wanted
+        if others:
+            named = sorted(others)
+            shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+            raise StoreError(
+                f"hydra.launcher.rerun=true would remove {len(named)} runs of {self.url} that this sweep "
+                f"does not recompute ({shown}): they share batch groups with its runs, and a group is "
+                f"replaced whole; rerun the sweep command that wrote them with rerun=true (all of its jobs), "
+                f"or write this sweep to another store")
+
+    def forget(self, run_ids: Collection[str]) -> set[str]:
+        """Remove the batch groups and failure records holding ``run_ids``, for a forced rerun; return them.
+
+        The store wrote them, so it may. A group that also holds runs outside
+        ``run_ids`` is not removed: nothing is (:meth:`check_forget` raises).
+        """
+        wanted = set(run_ids)
+        entries = self.index()
+        self.check_forget(wanted, entries)
+        for group, entry in entries.items():
+            if not wanted & set(entry["runs"]["run_id"]):
                 continue
             for path in (self._path(DONE, group), self._path(BATCHES, entry.get("group", group)),
                          self._path(RUNS, group), self._path(DAMAGED, f"{group}.json")):
                 if self.fs.exists(path):
                     self.fs.rm(path, recursive=True)
-            removed |= ids
         for rid in wanted:
             path = self._path(FAILED, f"{rid}.json")
             if self.fs.exists(path):
                 self.fs.rm(path)
-        return removed | wanted
+        return wanted
 
     def remove_broken(self, run_ids: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
         """Remove the damaged groups holding ``run_ids``, so that their runs can be rewritten.

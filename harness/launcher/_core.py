@@ -34,7 +34,6 @@ from harness.launcher.composer import SweepComposer, compose_jobs
 from harness.launcher.config import CLUSTERS, QUEUE_TIMEOUT
 from loops.params import ConfigError
 from results.claims import Holder, Refresher
-from results.store import sharing_message
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +105,8 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         store = results.SweepStore(specs[0].store) if specs else None
         if store is not None:
             store.check_writable()
-            if params["rerun"] and (others := store.sharing({s.run_id for s in specs})):
-                # Before any work: a forced rerun replaces whole batch groups (nothing is lost).
-                raise results.StoreError(sharing_message(store.url, others))
+            if params["rerun"]:  # before any work: a forced rerun replaces whole batch groups
+                store.check_forget({s.run_id for s in specs})
             if getattr(launcher, "before_jobs", None) is not None:
                 launcher.before_jobs(store)  # the design sweeper keeps its design in the store
         if connecting is not None and (params["address"] or params["cluster"] in ("slurm", "pbs")):
