@@ -324,17 +324,11 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _open(path_or_url: str | os.PathLike[str], part: str, *, warn: bool,
-          exclude: Collection[str] = ()) -> xr.Dataset:
-    with _no_gc():  # called straight from open_sweep: its warnings name open_sweep's caller
-        return _open_sweep(path_or_url, (part,), warn=warn, exclude=exclude)[0]
-
-
-def _open_parts(path_or_url: str | os.PathLike[str], parts: Sequence[str], *,
-                exclude: Collection[str] = ()) -> list[xr.Dataset]:
+def _open(path_or_url: str | os.PathLike[str], parts: Sequence[str], *, warn: bool,
+          exclude: Collection[str] = ()) -> list[xr.Dataset]:
     """Return ``parts`` of a sweep (:mod:`results.batch`'s parts), its index read and checked once."""
-    with _no_gc():
-        return _open_sweep(path_or_url, parts, warn=False, exclude=exclude)
+    with _no_gc():  # called straight from open_sweep: its warnings name open_sweep's caller
+        return _open_sweep(path_or_url, parts, warn=warn, exclude=exclude)
 
 
 def _open_sweep(path_or_url: str | os.PathLike[str], parts: Sequence[str], *, warn: bool,
@@ -464,7 +458,7 @@ def open_sweep(path_or_url: str | os.PathLike[str], *, exclude: Collection[str] 
     >>> ds = open_sweep("multirun/2026-11-24/10-00-00/results.zarr")  # doctest: +SKIP
     >>> ds.score.mean(["seed", "domain"]).groupby("loop.guard.mode").mean()  # doctest: +SKIP
     """
-    ds = _open(path_or_url, batch.TRAJECTORY, warn=True, exclude=exclude)
+    (ds,) = _open(path_or_url, (batch.TRAJECTORY,), warn=True, exclude=exclude)
     schema.validate(ds, with_run=True)
     return ds
 
@@ -491,7 +485,7 @@ def open_analysis(path_or_url: str | os.PathLike[str], *, exclude: Collection[st
     --------
     >>> open_analysis("results.zarr")["regime"].to_pandas()  # doctest: +SKIP
     """
-    ds, curves = _open_parts(path_or_url, (batch.ANALYSIS, batch.CURVES), exclude=exclude)
+    ds, curves = _open(path_or_url, (batch.ANALYSIS, batch.CURVES), warn=False, exclude=exclude)
     # Both share the run coordinates; the curves add ``cycle``.
     return ds.merge(curves[list(curves.data_vars)], compat="override", join="outer",
                     combine_attrs="override")
