@@ -395,11 +395,10 @@ def _ceiling_gap(params: NDArray[np.float64] | None, end: float) -> float:
     """Return the saturating fit's gain left at ``end``: ``ln K`` minus the fitted value there."""
     if params is None:
         return math.nan
+    from analysis.fits import _softplus  # numpy.logaddexp(0, x), the same libm calls
+
     _, a, t0 = params
-    x = float(-a * (end - t0))
-    if x == 0.0:
-        return math.log(2.0)  # numpy.logaddexp(0, 0)
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # numpy.logaddexp(0, x), the same libm calls
+    return float(_softplus(float(-a * (end - t0))))
 
 
 def _recent_slope(t: NDArray[np.float64], y: NDArray[np.float64]) -> float:
