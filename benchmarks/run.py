@@ -302,18 +302,14 @@ def overhead_figures() -> dict[str, float]:
     the two one-job runs, spread over the 256 jobs (about 1 ms at 512 jobs, load 6).
     """
     tiny = ["-m", "seeds=1", "cycles=1", "hydra.launcher.cluster=sync"]
-    said: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        def sweep(name: str, seeds: str) -> tuple[float, float]:
-            wall, cpu, out = takeoff_cpu(*tiny, f"seed={seeds}", f"hydra.sweep.dir={tmp}/{name}",
-                                         cwd=Path(tmp))
-            said[:] = [text for text in out.splitlines() if "worker time:" in text]
-            return wall, cpu
+        def sweep(name: str, seeds: str) -> tuple[float, float, str]:
+            return takeoff_cpu(*tiny, f"seed={seeds}", f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
 
         one_a = sweep("one-a", "0")
         many = sweep("many", f"range(0,{OVERHEAD_JOBS})")
-        many_said = said[0] if said else ""
         one_b = sweep("one-b", "0")
+    many_said = closing_line(many[2])
     extra = OVERHEAD_JOBS - 1
     return {
         "overhead_sweep_said": many_said,
@@ -364,8 +360,8 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
     COMPILED(_E2E[0].world(), suite, cycles=2, run_seed=0, seed_indices=[0])  # compiled before forking
     seeds = list(range(E2E_JOBS))
     early, late = seeds[: E2E_JOBS // 2], seeds[E2E_JOBS // 2:]
-    said: list[str] = []
-    split: dict[str, tuple[float, float]] = {}  # wall seconds of takeoff -m and of takeoff-report
+    # Each pipeline's wall seconds of takeoff -m and of takeoff-report, and the sweep's closing line.
+    ran: dict[str, tuple[float, float, str]] = {}
     with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ProcessPoolExecutor(
             2, mp_context=multiprocessing.get_context("fork")) as pool:
         def simulation(part: list[int]) -> float:
@@ -374,10 +370,8 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
         def pipeline(name: str, *overrides: str) -> float:
             sweep, out = takeoff_output("-m", *overrides, "hydra.launcher.n_workers=2",
                                         f"hydra.sweep.dir={tmp}/{name}", cwd=Path(tmp))
-            # The sweep's own line on where its workers' time went (simulate, analyse, write, ...).
-            said[:] = [text for text in out.splitlines() if "worker time:" in text]
             report = time_report(Path(tmp) / name / "results.zarr", Path(tmp) / name / "report")
-            split[name] = (sweep, report)
+            ran[name] = (sweep, report, closing_line(out))
             return sweep + report
 
         fixed = timed("end to end: fixed start-up", pipeline, "fixed", "seeds=1", "cycles=1", "seed=0")
@@ -386,17 +380,18 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
                      f"seed=range(0,{E2E_JOBS})")
         after = timed("end to end: simulation, 2 processes", simulation, late)
     simulated = before + after
+    sweep_s, report_s, said = ran["story"]
     # The harness's own worker time per story run: what is neither simulation nor analysis
     # (the write, the job's bookkeeping and log, the workers' idle time), from the sweep's line.
-    parts = worker_time(said[0] if said else "")
+    parts = worker_time(said)
     harness = sum(v for k, v in parts.items() if k not in ("simulate", "analyse"))
     return {
         "story_harness_ms_per_run": 1000 * harness / E2E_JOBS if parts else float("nan"),
-        "end_to_end_sweep_said": said[0] if said else "",
+        "end_to_end_sweep_said": said,
         "end_to_end_jobs": E2E_JOBS,
         "end_to_end_wall_s": wall,
-        "end_to_end_sweep_s": split["story"][0],
-        "end_to_end_report_s": split["story"][1],
+        "end_to_end_sweep_s": sweep_s,
+        "end_to_end_report_s": report_s,
         "end_to_end_simulate_s": simulated,
         # The drift: the second half's simulation over the first's (1.0 on a steady machine).
         "end_to_end_simulate_drift": (after / len(late)) / (before / len(early)) if before and late else 1.0,
@@ -407,6 +402,11 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
         "end_to_end_efficiency_in_sweep": parts.get("simulate", math.nan) / 2 / wall,
         "startup_s": fixed,
     }
+
+
+def closing_line(out: str) -> str:
+    """Return a sweep's closing line (``takeoff: N runs in ... worker time: ...``) from its output, or ""."""
+    return next((text for text in out.splitlines() if "worker time:" in text), "")
 
 
 def worker_time(said: str) -> dict[str, float]:
