@@ -431,3 +431,27 @@ def test_rerun_runs_the_failed_jobs_again(workdir: Path) -> None:
     # The failed job ran twice, once per command, and logged both times.
     log = (store.parent / "1" / "job.log").read_text()
     assert log.count("job 1 (") == 2, log
+
+
+def test_local_cluster_without_dashboard_watches_itself_less_often() -> None:
+    # Dask's defaults sample for the dashboard's live plots (7% of a core in the driver through
+    # a story sweep on 2 cores); without the dashboard the workers get the quieter settings.
+    import dask
+    import distributed  # noqa: F401  (loads distributed's defaults into dask's config)
+
+    from harness.launcher.cluster import QUIET_MONITORS, Connection
+
+    before = {key: dask.config.get(key) for key in QUIET_MONITORS}
+    assert before != QUIET_MONITORS  # Dask's defaults differ, or this test shows nothing
+    connection = Connection({"cluster": "local", "address": "", "n_workers": 1, "dashboard": False})
+    try:
+        seen = connection.client.run(lambda: {key: dask.config.get(key) for key in QUIET_MONITORS})
+        assert list(seen.values()) == [QUIET_MONITORS]
+        # The worker's own periodic callbacks run at the quieter intervals.
+        ticks = connection.client.run(lambda dask_worker: dask_worker._tick_interval)
+        assert list(ticks.values()) == [0.2]
+        assert connection.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
+    finally:
+        connection.close()
+    # The driver's own config is Dask's again once the cluster is made.
+    assert {key: dask.config.get(key) for key in QUIET_MONITORS} == before
