@@ -82,10 +82,15 @@ class Regime:
 
 @functools.lru_cache(maxsize=1024)
 def _t_quantile(p: float, df: int) -> float:
-    """Student's t quantile, cached (scipy's ppf costs more than the regression it serves)."""
-    from scipy import stats  # imported on first use: scipy.stats takes about 1 s to import
+    """Student's t quantile, cached (scipy's ppf costs more than the regression it serves).
 
-    return float(stats.t.ppf(p, df))
+    ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` calls once it has
+    checked its arguments (the same bits): a worker then never imports
+    ``scipy.stats`` (about 0.8 s of its start, against 0.3 s for ``scipy.special``).
+    """
+    from scipy import special
+
+    return float(special.stdtrit(df, p))
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,20 @@ def test_noisy_exponential_is_rarely_called_takeoff() -> None:
     print(f"false takeoff rate on noisy exponential curves: {rate:.3f} over {len(calls)}")
     assert rate <= 0.05, rate
     assert np.mean([c == "exponential" for c in calls]) >= 0.8
+
+
+def test_shortcuts_give_scipys_bits() -> None:
+    # The analysis calls scipy's building blocks without its checking wrappers; the answers
+    # are scipy's, bit for bit (the golden answers rest on them).
+    from scipy import stats
+
+    from analysis.growth import _linregress, _t_quantile
+
+    for p in (0.9, 0.95, 0.975):
+        for df in (1, 2, 3, 10, 73, 298, 1000):
+            assert _t_quantile(p, df) == float(stats.t.ppf(p, df)), (p, df)
+    rng = np.random.default_rng(3)
+    for n in (3, 20, 300):
+        x, y = np.sort(rng.uniform(0, 50, n)), rng.normal(size=n).cumsum()
+        ours, theirs = _linregress(x, y), stats.linregress(x, y)
+        assert (ours.slope, ours.intercept, ours.stderr) == (theirs.slope, theirs.intercept, theirs.stderr)
