@@ -423,3 +423,31 @@ def test_a_schema_v1_store_still_opens_with_a_warning_and_is_not_written(tmp_pat
     with pytest.raises(results.StoreError, match="schema v1, which this takeoff reads but does not extend"):
         write_synthetic_runs(url, [5])
     assert _snapshot(url) == before
+
+
+def test_groups_written_with_an_earlier_codec_still_read(tmp_path, monkeypatch):
+    # Stores written before the switch to Blosc hold zstd-compressed groups; zarr reads the
+    # codec from each array's metadata, so one sweep may hold both.
+    import zarr
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    import results.batch
+
+    url = tmp_path / "mixed.zarr"
+    monkeypatch.setattr(results.batch, "compressors", lambda: (ZstdCodec(level=1), Crc32cCodec()))
+    results.batch._array_metadata.cache_clear()
+    try:
+        write_synthetic_runs(url, range(4), batch_size=4, seeds=3, cycles=30)
+    finally:
+        monkeypatch.undo()
+        results.batch._array_metadata.cache_clear()
+    write_synthetic_runs(url, range(4, 8), batch_size=4, seeds=3, cycles=30)
+    codecs = set()
+    for group in (url / "batches").iterdir():
+        array = zarr.open_array(str(group / "trajectory-seed_cycle-float32"), mode="r")
+        codecs |= {type(c).__name__ for c in array.metadata.codecs[0].codecs}
+    assert {"ZstdCodec", "BloscCodec"} <= codecs, codecs
+    same = tmp_path / "same.zarr"
+    write_synthetic_runs(same, range(8), batch_size=4, seeds=3, cycles=30)
+    assert_sweeps_equal(_quiet_open(url).load(), _quiet_open(same).load())
+    assert set(results.verify(url).status) == {"done"}
