@@ -433,9 +433,29 @@ def test_rerun_runs_the_failed_jobs_again(workdir: Path) -> None:
     assert log.count("job 1 (") == 2, log
 
 
-def test_local_cluster_without_dashboard_watches_itself_less_often() -> None:
+def _mapped_blocks_for_one_mib() -> int:
+    """Return how many blocks glibc maps for a live 1 MiB numpy array (0: it came from the heap)."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                          "usmblks", "fsmblks", "uordblks", "fordblks",
+                                                          "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    before = libc.mallinfo2().hblks
+    values = np.ones(1 << 17)
+    after = libc.mallinfo2().hblks
+    del values
+    return int(after - before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_local_cluster_settings_reach_the_workers() -> None:
     # Dask's defaults sample for the dashboard's live plots (7% of a core in the driver through
     # a story sweep on 2 cores); without the dashboard the workers get the quieter settings.
+    # And glibc keeps blocks up to 32 MiB in its heap: a 1 MiB array is not a fresh mapping.
     import dask
     import distributed  # noqa: F401  (loads distributed's defaults into dask's config)
 
@@ -451,6 +471,7 @@ def test_local_cluster_without_dashboard_watches_itself_less_often() -> None:
         ticks = connection.client.run(lambda dask_worker: dask_worker._tick_interval)
         assert list(ticks.values()) == [0.2]
         assert connection.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
+        assert list(connection.client.run(_mapped_blocks_for_one_mib).values()) == [0]
     finally:
         connection.close()
     # The driver's own config is Dask's again once the cluster is made.
