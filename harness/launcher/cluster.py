@@ -179,6 +179,15 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions
 
     options: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GiB", "death_timeout": DEATH_TIMEOUT}
     options.update(kwargs)
+    # The worker jobs' nannies get what a LocalCluster's do (glibc's thresholds; without the
+    # dashboard, the quieter monitors) as exported variables, which a nanny keeps over its
+    # own defaults; the user's prologue (option or Dask config) runs after them.
+    import dask
+
+    theirs = options.get("job_script_prologue")
+    if theirs is None:
+        theirs = dask.config.get(f"jobqueue.{kind}.job-script-prologue", default=None)
+    options["job_script_prologue"] = [*worker_exports(dashboard), *(theirs or [])]
     scheduler = dict(options.pop("scheduler_options", None) or {})
     # The scheduler's HTTP server: the dashboard on any free port, or nothing but
     # Dask's health routes on a free loopback port (never 8787).
@@ -188,6 +197,14 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions
 
 
 _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+#: glibc's malloc settings of the worker processes. Dask's nannies set the trim threshold to
+#: 64 KiB; the numpy stages' per-cycle temporaries are larger, so every cycle would map and fault
+#: them in again (~20% slower jobs): freed memory is kept up to 256 MiB. Setting any threshold
+#: also turns off glibc's sliding mmap threshold, so every block over 128 KiB (a batch's stacked
+#: arrays, each chunk zarr compresses) would be mapped, faulted in and unmapped again: blocks up to
+#: 32 MiB (the most the sliding threshold reaches) come from the heap. A batch's write in a worker
+#: took 4.8-6.9 ms of CPU a run without the second, 3.4-3.9 ms with it (3 alternations).
+MALLOC: dict[str, int] = {"MALLOC_TRIM_THRESHOLD_": 2**28, "MALLOC_MMAP_THRESHOLD_": 2**25}
 #: A LocalCluster without a dashboard watches itself less often than Dask's defaults, which
 #: are set for the dashboard's live plots: the nannies read their workers' memory every 100 ms,
 #: every server samples the machine every 0.5 s and checks its event loop every 20 ms, and each
@@ -202,6 +219,22 @@ QUIET_MONITORS: dict[str, Any] = {
     "distributed.admin.tick.interval": "200ms",
     "distributed.worker.profile.enabled": False,
 }
+
+
+def worker_exports(dashboard: bool) -> list[str]:
+    """Return the shell lines that give a batch job's worker :data:`MALLOC` (and :data:`QUIET_MONITORS`).
+
+    Examples
+    --------
+    >>> worker_exports(dashboard=True)
+    ['export MALLOC_TRIM_THRESHOLD_=268435456', 'export MALLOC_MMAP_THRESHOLD_=33554432']
+    """
+    env: dict[str, Any] = dict(MALLOC)
+    if not dashboard:
+        # Dask reads DASK_A__B_C as the key a.b-c, and the value as a Python literal if it is one.
+        env |= {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): value
+                for key, value in QUIET_MONITORS.items()}
+    return [f"export {name}={value}" for name, value in env.items()]
 
 
 def quiet_dask_logs() -> None:
@@ -258,22 +291,14 @@ class Connection:
         dashboard = bool(params.get("dashboard"))
         # A worker that dies twice on the same job marks it failed (KilledWorker)
         # instead of being restarted three times, the default.
-        # Dask's nannies make glibc return freed memory at 64 KiB; the numpy
-        # stages' per-cycle temporaries are larger, so every cycle would map and
-        # fault them in again (~20% slower jobs). A sweep's jobs are short: keep them.
+        # The workers' malloc settings: see MALLOC.
         # Workers fork from a server that has imported distributed and numpy
         # once (where the platform has forkserver): less CPU at start, while the
         # driver composes on the same 2 cores, and a stop in 0.02 s, not 0.35 s.
         # 32 story jobs: 4.3 s -> 3.9 s.
-        settings = {"distributed.scheduler.allowed-failures": 1,
-                    "distributed.worker.multiprocessing-method": _START_METHOD,
-                    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**28,
-                    # Setting any of glibc's thresholds turns off its sliding mmap threshold:
-                    # every block over 128 KiB (a batch's stacked arrays, each chunk zarr
-                    # compresses) would be mapped, faulted in and unmapped again. 32 MiB is
-                    # the most the sliding threshold reaches. A batch's write in a worker took
-                    # 4.8-6.9 ms of CPU a run without it, 3.4-3.9 ms with it (3 alternations).
-                    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 2**25}
+        settings: dict[str, Any] = {"distributed.scheduler.allowed-failures": 1,
+                                    "distributed.worker.multiprocessing-method": _START_METHOD}
+        settings |= {f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in MALLOC.items()}
         if not dashboard and not address and params["cluster"] == "local":
             settings |= QUIET_MONITORS
         with dask.config.set(settings):

@@ -234,7 +234,7 @@ def test_jobqueue_cluster_job_script() -> None:
     from harness.launcher.cluster import jobqueue_cluster
 
     cluster = jobqueue_cluster("slurm", {"queue": "normal", "walltime": "01:00:00", "memory": "4GiB",
-                                         "account": "myproject"})
+                                         "account": "myproject", "job_script_prologue": ["module load x"]})
     try:
         script = cluster.job_script()
     finally:
@@ -242,6 +242,24 @@ def test_jobqueue_cluster_job_script() -> None:
     assert "#SBATCH -p normal" in script and "#SBATCH -t 01:00:00" in script, script
     assert "#SBATCH -A myproject" in script, script
     assert "--nthreads 1" in script, script
+    # The worker gets a LocalCluster worker's settings, before the user's own prologue.
+    lines = script.splitlines()
+    exports = [lines.index(f"export {name}={value}") for name, value in (
+        ("MALLOC_MMAP_THRESHOLD_", 2**25), ("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", False))]
+    assert max(exports) < lines.index("module load x"), script
+
+
+def test_worker_exports_read_back_as_the_local_clusters_settings() -> None:
+    import dask
+    import distributed  # noqa: F401  (loads distributed's defaults into dask's config)
+
+    from harness.launcher.cluster import MALLOC, QUIET_MONITORS, worker_exports
+
+    env = dict(line.removeprefix("export ").split("=", 1) for line in worker_exports(dashboard=False))
+    assert {name: int(env[name]) for name in MALLOC} == MALLOC
+    with dask.config.set(dask.config.collect_env(env)):
+        assert {key: dask.config.get(key) for key in QUIET_MONITORS} == QUIET_MONITORS
+    assert all(line.startswith("export MALLOC_") for line in worker_exports(dashboard=True))
 
 
 def test_rerun_switch_forces_a_full_rerun(workdir: Path) -> None:
