@@ -289,6 +289,7 @@ class Connection:
         address = str(params.get("address") or "")
         timeout = float(params.get("connect_timeout") or 10)
         dashboard = bool(params.get("dashboard"))
+        local = not address and params["cluster"] == "local"  # this connection starts a LocalCluster
         # A worker that dies twice on the same job marks it failed (KilledWorker)
         # instead of being restarted three times, the default.
         # The workers' malloc settings: see MALLOC.
@@ -299,7 +300,7 @@ class Connection:
         settings: dict[str, Any] = {"distributed.scheduler.allowed-failures": 1,
                                     "distributed.worker.multiprocessing-method": _START_METHOD}
         settings |= {f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in MALLOC.items()}
-        if not dashboard and not address and params["cluster"] == "local":
+        if local and not dashboard:
             settings |= QUIET_MONITORS
         with dask.config.set(settings):
             if address:
@@ -328,7 +329,7 @@ class Connection:
                 if dashboard and self.cluster.dashboard_link:
                     print(f"takeoff: LocalCluster of {n} workers, dashboard {self.cluster.dashboard_link}",
                           flush=True)
-        if self.cluster is not None and not address and params["cluster"] == "local":
+        if local and self.cluster is not None:
             # Also set up every worker the nannies start later in place of one that died.
             from harness.launcher.workers import IgnoreInterrupt
 
