@@ -187,6 +187,8 @@ def jobqueue_cluster(kind: str, kwargs: dict[str, Any], submissions: Submissions
     theirs = options.get("job_script_prologue")
     if theirs is None:
         theirs = dask.config.get(f"jobqueue.{kind}.job-script-prologue", default=None)
+    if not theirs:  # its old name, which dask-jobqueue still reads when the new one is empty
+        theirs = options.pop("env_extra", None) or dask.config.get(f"jobqueue.{kind}.env-extra", default=None)
     options["job_script_prologue"] = [*worker_exports(dashboard), *(theirs or [])]
     scheduler = dict(options.pop("scheduler_options", None) or {})
     # The scheduler's HTTP server: the dashboard on any free port, or nothing but

@@ -247,6 +247,13 @@ def test_jobqueue_cluster_job_script() -> None:
     exports = [lines.index(f"export {name}={value}") for name, value in (
         ("MALLOC_MMAP_THRESHOLD_", 2**25), ("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", False))]
     assert max(exports) < lines.index("module load x"), script
+    # The prologue's old name (dask-jobqueue still reads it) is kept too.
+    cluster = jobqueue_cluster("slurm", {"env_extra": ["module load y"]})
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "module load y" in script and "export MALLOC_MMAP_THRESHOLD_=33554432" in script, script
 
 
 def test_worker_exports_read_back_as_the_local_clusters_settings() -> None:
