@@ -105,14 +105,24 @@ def _stacks(ds: xr.Dataset, part: str) -> dict[str, list[str]]:
     return out
 
 
-def layout(record: RunRecord) -> str:
-    """Return a key that is equal for runs that can share a batch group (same coords and variables)."""
-    ds = record.data
-    variables = ds.variables
-    coords = {d: np.asarray(variables[d].values).tolist() for d in (schema.SEED, schema.CYCLE, schema.DOMAIN)}
-    arrays = {part: _stacks(pds, part) for part, pds in record.parts().items()}
-    sizes = {part: {str(k): int(v) for k, v in pds.sizes.items()} for part, pds in record.parts().items()}
-    return json.dumps([coords, arrays, sizes], sort_keys=True, default=str)
+def layout(record: RunRecord) -> tuple[Any, ...]:
+    """Return a key that is equal for runs that can share a batch group (same coords and variables).
+
+    A tuple of the coordinates' bytes and, per part, each variable's name, dims,
+    dtype and shape: hashing it costs microseconds, where a JSON text of the
+    same facts cost 0.4 ms a run.
+    """
+    variables = record.data.variables
+    coords = tuple((d, variables[d].dtype.str, np.asarray(variables[d].values).tobytes()
+                    if variables[d].dtype.kind != "O" else tuple(variables[d].values.tolist()))
+                   for d in (schema.SEED, schema.CYCLE, schema.DOMAIN))
+    parts = []
+    for part, pds in record.parts().items():
+        pvars = pds.variables
+        # Text of any width is one kind: runs of one layout may hold strings of different widths.
+        parts.append((part, tuple((name, v.dims, _dtype_name(v.dtype), v.shape)
+                                  for name, v in ((name, pvars[name]) for name in pds.data_vars))))
+    return coords, tuple(parts)
 
 
 def _chunking(shape: tuple[int, ...], dims: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -225,7 +235,9 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
         await asyncio.gather(*(made[name].setitem(Ellipsis, values) for name, values in stacks.items()))
 
     # Metadata as compact JSON: zarr's default indent makes json use its pure-Python encoder.
-    with zarr.config.set({"json_indent": None}):
+    # Every chunk written, even one of fill values only: zarr would otherwise compare each inner
+    # chunk with the fill value before encoding it, a pass over every value.
+    with zarr.config.set({"json_indent": None, "array.write_empty_chunks": True}):
         sync(write())
 
 

@@ -7,6 +7,7 @@ names; ``tests/results/test_schema.py`` checks that both sides agree.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,10 @@ COORDS: dict[str, dict[str, str]] = {
 }
 
 
+#: Each variable's dtype as numpy's object, by the name :data:`VARIABLES` gives.
+_DTYPES = {v.dtype: np.dtype(v.dtype) for v in VARIABLES.values()}
+
+
 class SchemaError(ValueError):
     """A dataset does not follow the store schema."""
 
@@ -149,19 +154,41 @@ def run_dataset(arrays: dict[str, np.ndarray], *, seed: np.ndarray, cycle: np.nd
     if missing or extra:
         raise SchemaError(f"run arrays do not match schema v{SCHEMA_VERSION}: "
                           f"missing {missing}, unexpected {extra}")
+    data = {name: np.asarray(arrays[name], dtype=var.dtype) for name, var in VARIABLES.items()}
+    seed, cycle = np.asarray(seed, np.int64), np.asarray(cycle, np.int64)
+    template = _template(seed.tobytes(), cycle.tobytes(), tuple(str(d) for d in domain))
+    shapes = template.variables
+    for name, values in data.items():
+        if values.shape != shapes[name].shape:
+            raise SchemaError(f"variable {name!r} has shape {values.shape}; expected {shapes[name].shape} "
+                              f"for dims {VARIABLES[name].dims}")
+    # The template's coordinates and attributes with this run's values: xarray checks each
+    # variable's shape, and builds no indexes and merges nothing (0.3 ms a run, not 2).
+    ds = template.copy(deep=False, data=data)
+    validate(ds)
+    return ds
+
+
+@functools.lru_cache(maxsize=8)
+def _template(seed: bytes, cycle: bytes, domain: tuple[str, ...]) -> xr.Dataset:
+    """Return a Dataset of the schema's variables (empty values) with these coordinates.
+
+    :func:`run_dataset` copies it with a run's values; runs of equal coordinates
+    share its coordinate variables and indexes, which nothing changes in place.
+    """
+    seeds, cycles = np.frombuffer(seed, np.int64), np.frombuffer(cycle, np.int64)
+    sizes = {SEED: len(seeds), CYCLE: len(cycles), DOMAIN: len(domain)}
     data_vars = {
-        name: (var.dims, np.asarray(arrays[name], dtype=var.dtype),
+        name: (var.dims, np.empty([sizes[d] for d in var.dims], dtype=var.dtype),
                {"long_name": var.long_name, "units": var.units})
         for name, var in VARIABLES.items()
     }
     coords = {
-        SEED: (SEED, np.asarray(seed, np.int64), COORDS[SEED]),
-        CYCLE: (CYCLE, np.asarray(cycle, np.int64), COORDS[CYCLE]),
+        SEED: (SEED, seeds.copy(), COORDS[SEED]),
+        CYCLE: (CYCLE, cycles.copy(), COORDS[CYCLE]),
         DOMAIN: (DOMAIN, np.asarray(list(domain), dtype=object), COORDS[DOMAIN]),
     }
-    ds = xr.Dataset(data_vars, coords=coords)
-    validate(ds)
-    return ds
+    return xr.Dataset(data_vars, coords=coords)
 
 
 def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
@@ -178,19 +205,22 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
         Naming the first variable or coordinate that is wrong and how.
     """
     lead = (RUN,) if with_run else ()
+    variables, data_vars = ds.variables, ds.data_vars  # Variables: no DataArray built per check
     for name, var in VARIABLES.items():
-        if name not in ds.data_vars:
+        if name not in data_vars:
             raise SchemaError(f"variable {name!r} is missing")
-        da = ds.variables[name]  # the Variable: no DataArray built per check
+        da = variables[name]
         if da.dims != lead + var.dims:
             raise SchemaError(f"variable {name!r} has dims {da.dims}; expected {lead + var.dims}")
-        if da.dtype != np.dtype(var.dtype):
+        dtype = _DTYPES[var.dtype]
+        if da.dtype != dtype:
             raise SchemaError(f"variable {name!r} has dtype {da.dtype}; expected {var.dtype}")
+        attrs = da.attrs
         for attr in ("long_name", "units"):
-            if attr not in da.attrs:
+            if attr not in attrs:
                 raise SchemaError(f"variable {name!r} lacks the {attr!r} attribute")
-        if var.dtype.startswith("float") and isinstance(da._data, np.ndarray) \
-                and np.isinf(da.values).any():
+        values = da._data
+        if dtype.kind == "f" and isinstance(values, np.ndarray) and np.isinf(values).any():
             # DESIGN section 3: a diverged trajectory is NaN after it diverges; never infinity.
             raise SchemaError(f"variable {name!r} holds infinity; diverged values must be NaN")
     for coord in (SEED, CYCLE, DOMAIN) + ((RUN_ID,) if with_run else ()):

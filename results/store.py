@@ -328,9 +328,9 @@ class SweepStore:
         [True]
         """
         self.check_writable()
-        by_layout: dict[str, list[int]] = {}
+        by_layout: dict[tuple[Any, ...], list[int]] = {}
         # Runs often share their Datasets (benchmarks): check each distinct one once.
-        layouts: dict[tuple[int, ...], str] = {}
+        layouts: dict[tuple[int, ...], tuple[Any, ...]] = {}
         for i, record in enumerate(records):
             key = tuple(id(part) for part in (record.data, record.analysis, record.curves))
             if key not in layouts:

@@ -376,7 +376,7 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
 def _say_where_time_went(outcomes: dict[int, JobResult | JobFailure], workers: int, wall: float) -> None:
     """Print one line: the jobs' wall time and the workers' time by part (simulate, analyse, write, ...).
 
-    ``other`` is the rest of the jobs' own time (the job log, the suite's first
+    ``other`` is the rest of the jobs' own time (the job log, each run's Dataset, the suite's first
     build); ``idle`` is what the workers did not spend in jobs over the wall
     time (shipping batches, waiting for the last batch, a worker's start).
     """

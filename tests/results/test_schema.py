@@ -65,3 +65,28 @@ def test_validate_requires_increasing_cycles():
     ds = synthetic_run(2)
     with pytest.raises(results.SchemaError, match="increase strictly"):
         results.validate(ds.isel(cycle=slice(None, None, -1)))
+
+
+def test_run_dataset_names_a_variable_of_the_wrong_shape():
+    arrays, ds = _arrays()
+    arrays[schema.INSTANCES] = arrays[schema.INSTANCES][:, :-1]
+    with pytest.raises(results.SchemaError, match=r"'instances' has shape \(\d+, \d+\); expected"):
+        results.run_dataset(arrays, seed=ds.seed.values, cycle=ds.cycle.values, domain=list(ds.domain.values))
+
+
+def test_runs_built_from_one_template_share_nothing_they_could_change():
+    # run_dataset copies a cached Dataset per coordinates: a change to one run's attributes or
+    # values must not reach another run, nor a run built later.
+    arrays, ds = _arrays()
+    coords = dict(seed=ds.seed.values, cycle=ds.cycle.values, domain=list(ds.domain.values))
+    one = results.run_dataset(arrays, **coords)
+    assert one.identical(ds)
+    two = results.run_dataset({k: v + 1 if v.dtype.kind == "f" else v for k, v in arrays.items()}, **coords)
+    one[schema.SCORE].attrs["units"] = "changed"
+    one.attrs["note"] = "changed"
+    later = results.run_dataset(arrays, **coords)
+    for ds_ in (two, later):
+        assert ds_[schema.SCORE].attrs["units"] == schema.VARIABLES[schema.SCORE].units
+        assert "note" not in ds_.attrs
+    assert two[schema.SCORE].values[0, 0, 0] == ds[schema.SCORE].values[0, 0, 0] + np.float32(1)
+    assert later.identical(ds)
