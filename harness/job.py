@@ -343,8 +343,18 @@ def _job_log(job_dir: str | None) -> logging.Handler | None:
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
+    _quiet_libraries()
+    return handler
+
+
+@functools.cache
+def _quiet_libraries() -> None:
+    """Let a job log show INFO from takeoff and WARNING from the libraries (once per process).
+
+    Each ``setLevel`` clears the cache of every logger of the process.
+    """
+    root = logging.getLogger()
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     for noisy in ("distributed", "tornado", "asyncio", "numcodecs", "zarr", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return handler

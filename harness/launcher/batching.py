@@ -7,7 +7,9 @@ worker's share of the sweep, at most :data:`FIRST_BATCH` runs) measure how
 long a run takes, and later batches hold about :data:`TARGET_S` seconds of
 runs (so a batch lost with its worker, or a progress bar's step, stays short),
 but never more than half a worker's share of what is left, so every worker
-stays busy to the end. ``hydra.launcher.batch_size`` fixes the size instead.
+stays busy to the end: the last batches hold about :data:`TAIL_S` seconds of
+runs, so a worker that finishes first waits about half that for the other.
+``hydra.launcher.batch_size`` fixes the size instead.
 
 A sweep of 32 story runs on 2 workers is 4 batches of 8 (about 2 files per
 run); a batch size chosen from a 2-second target made it batches of 1 or 2
@@ -24,6 +26,12 @@ from harness.job import JobSpec
 
 #: Seconds of runs a batch aims at once a run's time is known.
 TARGET_S = 20.0
+#: Seconds of runs the last batches hold at least. A batch group costs about 40 ms to write
+#: whatever its size, and the worker that finishes first waits about half the last batch:
+#: in a model of 1,024 story runs (0.2 s each) on 2 workers, a floor of 1 s (5 runs) made
+#: the workers' idle and fixed write time 1.2 s where a floor of an eighth of the target
+#: (12 runs) made it 2.4 s.
+TAIL_S = 1.0
 #: Most runs in a first batch, before any run was timed.
 FIRST_BATCH = 16
 #: Most runs in any batch.
@@ -70,9 +78,9 @@ class Batcher:
         by_time = max(1, int(TARGET_S / self.run_s))
         if self.workers == 1:  # nothing to balance
             return min(by_time, MAX_BATCH)
-        # Half a worker's share of what is left, but no less than an eighth of the target
-        # time: the tail's batches shrink without ending in a run per batch.
-        share = max(math.ceil(len(self.queue) / (2 * self.workers)), by_time // 8)
+        # Half a worker's share of what is left, but no less than TAIL_S of runs: the tail's
+        # batches shrink without ending in a run per batch (unless a run takes that long).
+        share = max(math.ceil(len(self.queue) / (2 * self.workers)), int(TAIL_S / self.run_s))
         return max(1, min(by_time, share, MAX_BATCH))
 
     def next(self) -> tuple[JobSpec, ...] | None:

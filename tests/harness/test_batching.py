@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.launcher.batching import FIRST_BATCH, TARGET_S, Batcher
+from harness.launcher.batching import FIRST_BATCH, TAIL_S, TARGET_S, Batcher
 
 
 def sizes(jobs: list[Any], workers: int, seconds_per_run: float, size: int = 0) -> list[int]:
@@ -32,6 +32,8 @@ def test_measured_runs_make_batches_of_the_target_time_and_leave_every_worker_bu
     assert got[0] == FIRST_BATCH
     assert max(got) == int(TARGET_S / 0.1)  # later batches: the target time of runs
     assert got[-6:] == sorted(got[-6:], reverse=True)  # the tail shrinks: no worker waits on a long batch
-    assert min(got[2 * 2:-1]) >= int(TARGET_S / 0.1) // 8  # but never to a run a batch (files, dispatch)
+    assert min(got[2 * 2:-1]) >= int(TAIL_S / 0.1)  # but never to a run a batch (files, dispatch)
+    # The last full batches hold about TAIL_S of runs: the worker done first waits about half that.
+    assert got[-2] <= 2 * int(TAIL_S / 0.1), got[-6:]
     assert len(got) < 80
     assert sizes(jobs, 2, 0.1, size=7)[:3] == [7, 7, 7]
