@@ -382,7 +382,7 @@ def end_to_end_figures(suite) -> dict[str, float]:  # type: ignore[no-untyped-de
     simulated = before + after
     sweep_s, report_s, said = ran["story"]
     # The harness's own worker time per story run: what is neither simulation nor analysis
-    # (the write, the job's bookkeeping and log, the workers' idle time), from the sweep's line.
+    # (the write, each run's Dataset, the job's log, the workers' idle time), from the sweep's line.
     parts = worker_time(said)
     harness = sum(v for k, v in parts.items() if k not in ("simulate", "analyse"))
     return {
@@ -516,7 +516,7 @@ def main() -> None:
           f"takeoff-report {figures['end_to_end_report_s']:.1f} s")
     line("end to end, with the simulation as the sweep's workers timed it",
          f"{figures['end_to_end_efficiency_in_sweep']:>12.3f} (efficiency)")
-    line("harness per story run in that sweep (write, bookkeeping, idle; worker time)",
+    line("harness per story run in that sweep (write, Dataset, job log, idle; worker time)",
          f"{figures['story_harness_ms_per_run']:>12.1f} ms")
     figures["bench_seconds"] = time.perf_counter() - start
     figures["bench_section_s"] = {k: round(v, 1) for k, v in SECTIONS.items()}
