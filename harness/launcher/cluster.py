@@ -254,7 +254,6 @@ def warm_worker() -> None:
     in a few seconds on a new source tree).
     """
     import results
-    import results.store  # noqa: F401
     from harness.config import TasksConfig
     from harness.job import _suite
     from loops import WorldConfig, simulate
