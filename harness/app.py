@@ -36,7 +36,7 @@ def task(cfg: Any) -> Any:
                               key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         index = int(OmegaConf.select(hydra, "job.num", default=0))  # type: ignore[arg-type]  # unset in one run
         spec = job_spec(cfg, list(hydra.overrides.task), index=index, store=store,
-                        job_dir=hydra.runtime.output_dir)
+                        log_file=str(Path(hydra.runtime.output_dir) / "job.log"))
         sweep_store = results.SweepStore(store)
     except (ConfigError, results.StoreError) as err:
         print(f"takeoff: {err}", file=sys.stderr)

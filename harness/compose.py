@@ -84,7 +84,7 @@ def runs_here(cfg: Any) -> bool:
     return cluster in ("local", "sync") and not address
 
 
-def job_spec(cfg: Any, overrides: Sequence[str], *, index: int, store: str, job_dir: str | None) -> JobSpec:
+def job_spec(cfg: Any, overrides: Sequence[str], *, index: int, store: str, log_file: str | None) -> JobSpec:
     """Validate a composed job config and package it for a worker.
 
     Raises
@@ -93,11 +93,11 @@ def job_spec(cfg: Any, overrides: Sequence[str], *, index: int, store: str, job_
         When a value is out of range or unknown, or (jobs that run on this
         machine) the run would not fit in its memory.
     """
-    return spec_of_run(to_run_config(cfg), overrides, index=index, store=store, job_dir=job_dir,
+    return spec_of_run(to_run_config(cfg), overrides, index=index, store=store, log_file=log_file,
                        here=runs_here(cfg))
 
 
-def spec_of_run(run: RunConfig, overrides: Sequence[str], *, index: int, store: str, job_dir: str | None,
+def spec_of_run(run: RunConfig, overrides: Sequence[str], *, index: int, store: str, log_file: str | None,
                 here: bool) -> JobSpec:
     """Package a validated run config for a worker (:func:`job_spec` once the config is converted).
 
@@ -120,5 +120,5 @@ def spec_of_run(run: RunConfig, overrides: Sequence[str], *, index: int, store: 
         config=config,
         run_id=results.run_id(config),
         store=store,
-        job_dir=str(Path(job_dir).absolute()) if job_dir else None,
+        log_file=str(Path(log_file).absolute()) if log_file else None,
     )

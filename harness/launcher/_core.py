@@ -178,7 +178,7 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
             overrides=list(spec.overrides),
             cfg=cfg,
             hydra_cfg=None,
-            working_dir=spec.job_dir,
+            working_dir=str(Path(spec.log_file).parent) if spec.log_file else None,
             task_name=str(launcher.config.hydra.job.name),
             status=JobStatus.COMPLETED,
         )
@@ -405,5 +405,8 @@ def _report(specs: list[JobSpec], failed: dict[int, JobFailure], store: results.
         for index in sorted(failed):
             overrides = " ".join(by_index[index].overrides) or "(none)"
             print(f"  {index:>4}  {overrides:<50}  {failed[index].error}", file=sys.stderr)
+        logs = {os.path.dirname(by_index[i].log_file or "") for i in failed} - {""}
+        if logs:
+            print(f"  each job's attempts are in {', '.join(sorted(logs))}/<job>.log", file=sys.stderr)
     print(f"\nstore: {store.url}")
     print(f"next:  takeoff-report {store.url} --out {os.path.join(os.path.dirname(store.url), 'report')}")

@@ -247,30 +247,32 @@ def quiet_dask_logs() -> None:
 
 
 def warm_worker() -> None:
-    """Import what a job needs, build the default suite, load the compiled kernel and fits.
+    """Run one short job's work in a fresh worker: simulate, build its Dataset, analyse, write.
 
-    A fresh worker's first job then does not pay for them (numba loads the
-    kernel from its disk cache in a fraction of a second, or compiles it once
-    in a few seconds on a new source tree).
+    The worker's first job then does not pay for what a process does once: numba
+    loads the compiled kernel and fits from its disk cache (or compiles them once,
+    in a few seconds, on a new source tree), xarray's first Variable imports
+    dask.array (0.5 s), and zarr's first write (its codecs, event loop and thread
+    pool) took 0.2 s more than the next. The run is the default config's, 40
+    cycles of one world, written as a batch group into a temporary directory that
+    is removed after.
     """
+    import tempfile
+
     import results
-    from harness.config import TasksConfig
-    from harness.job import _suite
-    from loops import WorldConfig, simulate
+    from analysis.world import stored_parts
+    from harness.config import RunConfig
+    from harness.job import _suite, identity
+    from loops import simulate
 
-    suite = _suite(TasksConfig(), "auto")  # the key a job with the default engine uses
-    traj = simulate(WorldConfig(), suite, cycles=1, run_seed=0, seed_indices=[0])
-    # A run's Dataset: xarray's first Variable imports dask.array (to recognise its arrays), 0.5 s.
-    results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
-    # The analysis a job runs after simulating: its compiled fits load from the disk cache too.
-    import numpy as np
-
-    from analysis.events import jump
-    from analysis.growth import classify
-
-    t = np.arange(40.0)
-    classify(t, np.log1p(0.1 * t))
-    jump(t, np.where(t >= 20, 1.0, 0.0))
+    run = RunConfig()
+    suite = _suite(run.tasks, run.engine)  # the key a job with the default engine uses
+    traj = simulate(run.world(), suite, cycles=40, run_seed=0, seed_indices=[0])
+    ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
+    config = identity(run)
+    record = results.RunRecord("0" * 16, ds, config=config, **stored_parts(ds, config))
+    with tempfile.TemporaryDirectory(prefix="takeoff-warm-") as tmp:
+        results.SweepStore(os.path.join(tmp, "warm.zarr")).write_batch([record])
 
 
 class Connection:

@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.compose import default_store, job_spec, runs_here, spec_of_run
 from harness.config import RunConfig, _schema, to_run_config, validate
-from harness.job import JobSpec
+from harness.job import JOB_LOGS, JobSpec
 from loops.params import ConfigError
 
 #: Hydra's INT and FLOAT tokens (``OverrideLexer.g4``) without digit separators, after a dotted key.
@@ -153,7 +153,7 @@ class SweepComposer:
         ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         return cfg
 
-    def spec(self, overrides: Sequence[str], *, index: int, store: str, job_dir: str | None,
+    def spec(self, overrides: Sequence[str], *, index: int, store: str, log_file: str | None,
              ) -> tuple[JobSpec, Any]:
         """Return a job's spec and its config: the composed one, or (fast path) the sweep's shared one.
 
@@ -171,7 +171,7 @@ class SweepComposer:
                 base = self._base(structural)
                 run = self._apply(base, values)
                 validate(run)
-                spec = spec_of_run(run, kept, index=index, store=store, job_dir=job_dir, here=base.here)
+                spec = spec_of_run(run, kept, index=index, store=store, log_file=log_file, here=base.here)
             except Exception:  # noqa: BLE001  (_SlowPath, or a mistake Hydra's path reports in its words)
                 pass
             else:
@@ -184,7 +184,7 @@ class SweepComposer:
         with open_dict(cfg):
             cfg.hydra.job.id = index
             cfg.hydra.job.num = index
-        return job_spec(cfg, kept, index=index, store=store, job_dir=job_dir), cfg
+        return job_spec(cfg, kept, index=index, store=store, log_file=log_file), cfg
 
     def _base(self, structural: tuple[str, ...]) -> _Base:
         if structural not in self.bases:
@@ -308,7 +308,7 @@ def compose_jobs(
         index = initial_job_idx + offset
         try:
             spec, cfg = composer.spec(overrides, index=index, store=store,
-                                      job_dir=str(sweep_dir / str(index)))
+                                      log_file=str(sweep_dir / JOB_LOGS / f"{index}.log"))
         except (ConfigError, HydraException, OmegaConfBaseException) as err:
             message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError(f"job #{index} ({' '.join(overrides)}): {message}") from None

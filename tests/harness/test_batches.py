@@ -56,7 +56,7 @@ def test_two_sweeps_started_at_once_compute_each_run_once(workdir: Path) -> None
     outputs = [proc.communicate(timeout=600) for proc in (first, second)]
     for proc, (out, err) in zip((first, second), outputs, strict=True):
         assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
-    computed = sum(log.read_text().count("done in") for log in (workdir / "shared").glob("*/job.log"))
+    computed = sum(log.read_text().count("done in") for log in (workdir / "shared").glob("job-logs/*.log"))
     assert computed == 6, f"{computed} computations of 6 runs:\n{outputs}"
     assert any("held by another live sweep" in out for out, _ in outputs), outputs
     store = workdir / "shared" / "results.zarr"

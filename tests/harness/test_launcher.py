@@ -42,9 +42,11 @@ def test_grid_runs_into_one_store_with_swept_coordinates(workdir: Path) -> None:
                                                 ds["loop.evaluate.enabled"].values, strict=True)}
     assert pairs == {(m, e) for m in ("in_loop", "none") for e in (True, False)}
     assert ds["loop.evaluate.enabled"].dtype == bool
-    # Per-job logs land in Hydra's job directories.
-    assert sorted(p.name for p in (workdir / "sweep").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
-    assert "done in" in (workdir / "sweep" / "0" / "job.log").read_text()
+    # One log per job, all in one directory: no directory per job.
+    logs = workdir / "sweep" / "job-logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["0.log", "1.log", "2.log", "3.log"]
+    assert not [p for p in (workdir / "sweep").iterdir() if p.name.isdigit()]
+    assert "done in" in (workdir / "sweep" / "job-logs" / "0.log").read_text()
 
 
 def test_same_store_on_basic_launcher_and_sync(workdir: Path) -> None:
@@ -90,7 +92,7 @@ def test_existing_scheduler_runs_the_jobs(workdir: Path) -> None:
         done = takeoff("-m", *SMALL, "loop.guard.mode=in_loop,none", f"hydra.sweep.dir={workdir}/sweep",
                        f"hydra.launcher.address={address}", cwd=workdir)
         assert done.returncode == 0, explain(done)
-        logs = [(workdir / "sweep" / str(i) / "job.log").read_text() for i in range(2)]
+        logs = [(workdir / "sweep" / "job-logs" / f"{i}.log").read_text() for i in range(2)]
         for log in logs:
             ran_on = [w for w in workers if f"worker {w}" in log]
             assert ran_on, f"job log names no worker of the outside cluster {workers}:\n{log}"
@@ -108,6 +110,8 @@ def test_failing_job_is_recorded_and_the_sweep_goes_on(workdir: Path) -> None:
     assert done.returncode != 0, explain(done)
     assert "2 of 4 jobs failed" in done.stderr, done.stderr
     assert "fault.raise_in_job=true" in done.stderr and "injected fault" in done.stderr, done.stderr
+    # The table says where each failed job's attempts are logged.
+    assert f"{workdir}/sweep/job-logs/<job>.log" in done.stderr, done.stderr
     store = workdir / "sweep" / "results.zarr"
     failed = results.failures(store)
     assert len(failed) == 2 and failed["error"].str.contains("injected fault").all()
@@ -436,7 +440,7 @@ def test_retries_rerun_a_failing_job(workdir: Path) -> None:
                    cwd=workdir)
     assert done.returncode == 1, explain(done)
     for index in range(2):
-        attempts = (workdir / "sweep" / str(index) / "job.log").read_text().count(f"job {index} (")
+        attempts = (workdir / "sweep" / "job-logs" / f"{index}.log").read_text().count(f"job {index} (")
         assert attempts == 3, f"job {index} ran {attempts} times, not 1 + 2 retries"
     assert len(results.failures(workdir / "sweep" / "results.zarr")) == 2
     assert "jobs:" not in done.stdout + done.stderr, "a progress bar drawn on a pipe"
@@ -456,7 +460,7 @@ def test_rerun_runs_the_failed_jobs_again(workdir: Path) -> None:
     failed = results.failures(store)
     assert len(failed) == 1 and failed["error"].str.contains("injected fault").all()
     # The failed job ran twice, once per command, and logged both times.
-    log = (store.parent / "1" / "job.log").read_text()
+    log = (store.parent / "job-logs" / "1.log").read_text()
     assert log.count("job 1 (") == 2, log
 
 

@@ -117,7 +117,7 @@ def test_pending_jobs_stop_the_sweep_and_its_rerun_equals_the_local_cluster(
     assert "4 jobs, 0 already complete" in out, out
     # Each job's log names the batch job its worker ran in.
     for index in range(4):
-        log = (workdir / "slurm" / str(index) / "job.log").read_text()
+        log = (workdir / "slurm" / "job-logs" / f"{index}.log").read_text()
         named = re.search(r"slurm job (\d+)", log)
         assert named and named.group(1) in job_ids, log
     slurm.wait_for_empty_queue(60)
@@ -141,8 +141,8 @@ def test_cancelled_worker_job_costs_only_its_jobs(slurm: SlurmCluster, workdir: 
     assert cancelled.returncode == 0, cancelled.stderr
     out, err = proc.communicate(timeout=300)
     assert proc.returncode in (0, 1), f"exit {proc.returncode}\n{out}\n{err}"
-    replaced = {re.search(r"slurm job (\d+)", (workdir / "sweep" / str(i) / "job.log").read_text()).group(1)
-                for i in range(8) if "done in" in (workdir / "sweep" / str(i) / "job.log").read_text()}
+    logs = [(workdir / "sweep" / "job-logs" / f"{i}.log").read_text() for i in range(8)]
+    replaced = {re.search(r"slurm job (\d+)", log).group(1) for log in logs if "done in" in log}
     assert victim in replaced and len(replaced) == 2, replaced
     status = results.SweepStore(store, create=False).status()
     # Only the cancelled worker's jobs can have failed; the others are done.

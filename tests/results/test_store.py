@@ -425,6 +425,29 @@ def test_a_schema_v1_store_still_opens_with_a_warning_and_is_not_written(tmp_pat
     assert _snapshot(url) == before
 
 
+@pytest.mark.parametrize(("dtype", "dims", "sizes"), [
+    ("float32", ("seed", "cycle", "domain"), (16, 300, 3)),
+    ("float32", ("seed", "cycle"), (16, 300)),
+    ("float32", ("seed", "cycle"), (4, 400_000)),  # split along cycle
+    ("int64", ("seed",), (16,)),
+    ("float64", ("seed",), (7,)),
+    ("str", ("seed",), (16,)),
+    ("float32", ("cycle",), (300,)),
+])
+def test_array_metadata_of_any_batch_size_is_what_zarr_makes(dtype, dims, sizes):
+    # A batch size not seen before gets metadata derived from zarr's for another size: it must
+    # be exactly what zarr's create_array makes for that size (shape, shard, inner chunk, codecs).
+    from results.batch import _array_metadata, _chunking, _zarr_metadata
+
+    for runs in (1, 2, 5, 17, 18, 19, 40, 150):
+        for variables in (1, 4, 28):
+            shape = (runs, variables, *sizes)
+            chunk, shard = _chunking(shape, dims)
+            derived = _array_metadata("a", shape, dtype, dims, chunk, shard)
+            made = _zarr_metadata("a", len(shape), dtype, dims, shape, chunk, shard)
+            assert derived.to_dict() == made.to_dict(), (shape, chunk, shard)
+
+
 def test_groups_written_with_an_earlier_codec_still_read(tmp_path, monkeypatch):
     # Stores written before the switch to Blosc hold zstd-compressed groups; zarr reads the
     # codec from each array's metadata, so one sweep may hold both.
@@ -436,11 +459,13 @@ def test_groups_written_with_an_earlier_codec_still_read(tmp_path, monkeypatch):
     url = tmp_path / "mixed.zarr"
     monkeypatch.setattr(results.batch, "compressors", lambda: (ZstdCodec(level=1), Crc32cCodec()))
     results.batch._array_metadata.cache_clear()
+    results.batch._zarr_metadata.cache_clear()
     try:
         write_synthetic_runs(url, range(4), batch_size=4, seeds=3, cycles=30)
     finally:
         monkeypatch.undo()
         results.batch._array_metadata.cache_clear()
+        results.batch._zarr_metadata.cache_clear()
     write_synthetic_runs(url, range(4, 8), batch_size=4, seeds=3, cycles=30)
     codecs = set()
     for group in (url / "batches").iterdir():
