@@ -8,6 +8,7 @@ names; ``tests/results/test_schema.py`` checks that both sides agree.
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,11 +163,14 @@ def run_dataset(arrays: dict[str, np.ndarray], *, seed: np.ndarray, cycle: np.nd
         if values.shape != shapes[name].shape:
             raise SchemaError(f"variable {name!r} has shape {values.shape}; expected {shapes[name].shape} "
                               f"for dims {VARIABLES[name].dims}")
+    for name, values in data.items():
+        _check_finite(name, values)
+    _check_cycles(cycle)
     # The template's coordinates and attributes with this run's values: xarray checks each
-    # variable's shape, and builds no indexes and merges nothing (0.3 ms a run, not 2).
-    ds = template.copy(deep=False, data=data)
-    validate(ds)
-    return ds
+    # variable's shape, and builds no indexes and merges nothing (0.3 ms a run, not 2). The
+    # template follows the schema (:func:`_template` validates it) and the values were checked
+    # above, so the copy does too: it is not validated again (0.15-0.4 ms a run).
+    return template.copy(deep=False, data=data)
 
 
 @functools.lru_cache(maxsize=8)
@@ -179,7 +183,7 @@ def _template(seed: bytes, cycle: bytes, domain: tuple[str, ...]) -> xr.Dataset:
     seeds, cycles = np.frombuffer(seed, np.int64), np.frombuffer(cycle, np.int64)
     sizes = {SEED: len(seeds), CYCLE: len(cycles), DOMAIN: len(domain)}
     data_vars = {
-        name: (var.dims, np.empty([sizes[d] for d in var.dims], dtype=var.dtype),
+        name: (var.dims, np.zeros([sizes[d] for d in var.dims], dtype=var.dtype),
                {"long_name": var.long_name, "units": var.units})
         for name, var in VARIABLES.items()
     }
@@ -188,7 +192,22 @@ def _template(seed: bytes, cycle: bytes, domain: tuple[str, ...]) -> xr.Dataset:
         CYCLE: (CYCLE, cycles.copy(), COORDS[CYCLE]),
         DOMAIN: (DOMAIN, np.asarray(list(domain), dtype=object), COORDS[DOMAIN]),
     }
-    return xr.Dataset(data_vars, coords=coords)
+    template = xr.Dataset(data_vars, coords=coords)
+    validate(template)
+    return template
+
+
+def _check_finite(name: Hashable, values: Any) -> None:
+    """Raise :class:`SchemaError` if a float variable's values hold infinity."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and np.isinf(values).any():
+        # DESIGN section 3: a diverged trajectory is NaN after it diverges; never infinity.
+        raise SchemaError(f"variable {name!r} holds infinity; diverged values must be NaN")
+
+
+def _check_cycles(cycle: np.ndarray) -> None:
+    """Raise :class:`SchemaError` unless the cycles kept increase strictly."""
+    if len(cycle) > 1 and not bool((np.diff(cycle) > 0).all()):
+        raise SchemaError("coordinate 'cycle' must increase strictly (the cycles kept)")
 
 
 def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
@@ -219,10 +238,7 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
         for attr in ("long_name", "units"):
             if attr not in attrs:
                 raise SchemaError(f"variable {name!r} lacks the {attr!r} attribute")
-        values = da._data
-        if dtype.kind == "f" and isinstance(values, np.ndarray) and np.isinf(values).any():
-            # DESIGN section 3: a diverged trajectory is NaN after it diverges; never infinity.
-            raise SchemaError(f"variable {name!r} holds infinity; diverged values must be NaN")
+        _check_finite(name, da._data)
     for coord in (SEED, CYCLE, DOMAIN) + ((RUN_ID,) if with_run else ()):
         if coord not in ds.coords:
             raise SchemaError(f"coordinate {coord!r} is missing")
@@ -232,5 +248,4 @@ def validate(ds: xr.Dataset, *, with_run: bool = False) -> None:
             raise SchemaError(f"coordinate {coord!r} has dims {variable.dims}; expected {want}")
         if coord in (SEED, CYCLE) and variable.dtype != np.int64:
             raise SchemaError(f"coordinate {coord!r} has dtype {variable.dtype}; expected int64")
-    if ds.sizes.get(CYCLE, 0) > 1 and not bool((np.diff(ds.variables[CYCLE].values) > 0).all()):
-        raise SchemaError("coordinate 'cycle' must increase strictly (the cycles kept)")
+    _check_cycles(ds.variables[CYCLE].values)

@@ -67,6 +67,14 @@ def test_validate_requires_increasing_cycles():
         results.validate(ds.isel(cycle=slice(None, None, -1)))
 
 
+def test_run_dataset_requires_increasing_cycles():
+    # run_dataset checks a run's values without validating the Dataset it builds again.
+    arrays, ds = _arrays()
+    with pytest.raises(results.SchemaError, match="increase strictly"):
+        results.run_dataset(arrays, seed=ds.seed.values, cycle=ds.cycle.values[::-1],
+                            domain=list(ds.domain.values))
+
+
 def test_run_dataset_names_a_variable_of_the_wrong_shape():
     arrays, ds = _arrays()
     arrays[schema.INSTANCES] = arrays[schema.INSTANCES][:, :-1]
