@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import xarray as xr
 
 import results
 from loops.record import Trajectory
@@ -91,10 +92,32 @@ def test_runs_built_from_one_template_share_nothing_they_could_change():
     assert one.identical(ds)
     two = results.run_dataset({k: v + 1 if v.dtype.kind == "f" else v for k, v in arrays.items()}, **coords)
     one[schema.SCORE].attrs["units"] = "changed"
+    one[schema.CYCLE].attrs["units"] = "changed"
     one.attrs["note"] = "changed"
     later = results.run_dataset(arrays, **coords)
     for ds_ in (two, later):
         assert ds_[schema.SCORE].attrs["units"] == schema.VARIABLES[schema.SCORE].units
+        assert ds_[schema.CYCLE].attrs["units"] == schema.COORDS[schema.CYCLE]["units"]
         assert "note" not in ds_.attrs
     assert two[schema.SCORE].values[0, 0, 0] == ds[schema.SCORE].values[0, 0, 0] + np.float32(1)
     assert later.identical(ds)
+
+
+def test_run_dataset_is_the_dataset_xarrays_public_constructor_builds():
+    # run_dataset builds with xarray's direct (internal) constructor: its result must be what
+    # xarray's public constructor makes of the same values, indexes included.
+    arrays, ds = _arrays()
+    names = (schema.SEED, schema.CYCLE, schema.DOMAIN)
+    public = xr.Dataset({n: (v.dims, arrays[n], {"long_name": v.long_name, "units": v.units})
+                         for n, v in schema.VARIABLES.items()},
+                        coords={c: (c, ds[c].values, schema.COORDS[c]) for c in names})
+    built = results.run_dataset(arrays, seed=ds.seed.values, cycle=ds.cycle.values,
+                                domain=list(ds.domain.values))
+    xr.testing.assert_identical(built, public)
+    assert dict(built.sizes) == dict(public.sizes)
+    assert set(built.xindexes) == set(public.xindexes) == set(names)
+    for c in names:
+        assert built.indexes[c].equals(public.indexes[c])
+    cycle = int(ds.cycle.values[3])
+    xr.testing.assert_identical(built.sel(cycle=cycle, domain="math"), public.sel(cycle=cycle, domain="math"))
+    xr.testing.assert_identical(built.mean("seed"), public.mean("seed"))
