@@ -270,17 +270,17 @@ def _array_metadata(name: str, shape: tuple[int, ...], dtype: str, dims: tuple[s
     """
     from zarr.core.chunk_grids import RegularChunkGrid
 
-    base = _zarr_metadata(name, len(shape), dtype, dims)
+    ones = (1,) * len(shape)
+    base = _zarr_metadata(name, ones, dtype, dims, ones, ones)
     sharding = dataclasses.replace(base.codecs[0], chunk_shape=chunk)
     return dataclasses.replace(base, shape=shape, chunk_grid=RegularChunkGrid(chunk_shape=shard),
                                codecs=(sharding,))
 
 
 @functools.lru_cache(maxsize=64)
-def _zarr_metadata(name: str, ndim: int, dtype: str, dims: tuple[str, ...],
-                   shape: tuple[int, ...] | None = None, chunk: tuple[int, ...] | None = None,
-                   shard: tuple[int, ...] | None = None) -> Any:
-    """Return the metadata zarr's ``create_array`` makes for a stacked array (of size 1 by default).
+def _zarr_metadata(name: str, shape: tuple[int, ...], dtype: str, dims: tuple[str, ...],
+                   chunk: tuple[int, ...], shard: tuple[int, ...]) -> Any:
+    """Return the metadata zarr's ``create_array`` makes for a stacked array of these sizes.
 
     zarr builds it in memory (a ``MemoryStore``): the sharding codec, inner chunks
     ``bytes`` -> :func:`compressors`, index ``bytes`` -> ``crc32c``.
@@ -289,15 +289,14 @@ def _zarr_metadata(name: str, ndim: int, dtype: str, dims: tuple[str, ...],
     from zarr.core.sync import sync
     from zarr.storage import MemoryStore
 
-    ones = (1,) * ndim
     text = dtype == "str"
     fill: Any = "" if text else (np.nan if np.dtype(dtype).kind == "f" else -1)
 
     async def make() -> Any:
         group = await zasync.open_group(store=MemoryStore(), mode="w-", zarr_format=3)
         array = await group.create_array(
-            name, shape=shape or ones, dtype=str if text else np.dtype(dtype), chunks=chunk or ones,
-            shards=shard or ones, compressors=compressors(), fill_value=fill,
+            name, shape=shape, dtype=str if text else np.dtype(dtype), chunks=chunk, shards=shard,
+            compressors=compressors(), fill_value=fill,
             chunk_key_encoding={"name": "default", "separator": CHUNK_SEPARATOR},
             dimension_names=[schema.RUN, f"{name}-variable", *dims])
         return array.metadata

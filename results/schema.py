@@ -163,7 +163,6 @@ def run_dataset(arrays: dict[str, np.ndarray], *, seed: np.ndarray, cycle: np.nd
         if values.shape != shapes[name].shape:
             raise SchemaError(f"variable {name!r} has shape {values.shape}; expected {shapes[name].shape} "
                               f"for dims {VARIABLES[name].dims}")
-    for name, values in data.items():
         _check_finite(name, values)
     _check_cycles(cycle)
     # The template's coordinates, indexes and attributes with this run's values. The template

@@ -405,7 +405,7 @@ def _report(specs: list[JobSpec], failed: dict[int, JobFailure], store: results.
         for index in sorted(failed):
             overrides = " ".join(by_index[index].overrides) or "(none)"
             print(f"  {index:>4}  {overrides:<50}  {failed[index].error}", file=sys.stderr)
-        logs = {os.path.dirname(by_index[i].log_file or "") for i in failed} - {""}
+        logs = {os.path.dirname(log) for i in failed if (log := by_index[i].log_file)}
         if logs:
             print(f"  each job's attempts are in {', '.join(sorted(logs))}/<job>.log", file=sys.stderr)
     print(f"\nstore: {store.url}")

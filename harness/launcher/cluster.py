@@ -253,26 +253,23 @@ def warm_worker() -> None:
     loads the compiled kernel and fits from its disk cache (or compiles them once,
     in a few seconds, on a new source tree), xarray's first Variable imports
     dask.array (0.5 s), and zarr's first write (its codecs, event loop and thread
-    pool) took 0.2 s more than the next. The run is the default config's, 40
-    cycles of one world, written as a batch group into a temporary directory that
-    is removed after.
+    pool) took 0.2 s more than the next. The job is the default config's, 40
+    cycles of one world, computed as every job is (:func:`harness.job.compute_run`)
+    and written as a batch group into a temporary directory that is removed after.
     """
+    import dataclasses
     import tempfile
 
     import results
-    from analysis.world import stored_parts
+    from harness.compose import spec_of_run
     from harness.config import RunConfig
-    from harness.job import _suite, identity
-    from loops import simulate
+    from harness.job import compute_run
 
-    run = RunConfig()
-    suite = _suite(run.tasks, run.engine)  # the key a job with the default engine uses
-    traj = simulate(run.world(), suite, cycles=40, run_seed=0, seed_indices=[0])
-    ds = results.run_dataset(traj.arrays(), seed=traj.seed, cycle=traj.cycle, domain=traj.domain)
-    config = identity(run)
-    record = results.RunRecord("0" * 16, ds, config=config, **stored_parts(ds, config))
+    run = dataclasses.replace(RunConfig(), seeds=1, cycles=40)
     with tempfile.TemporaryDirectory(prefix="takeoff-warm-") as tmp:
-        results.SweepStore(os.path.join(tmp, "warm.zarr")).write_batch([record])
+        store = os.path.join(tmp, "warm.zarr")
+        spec = spec_of_run(run, (), index=0, store=store, log_file=None, here=False)
+        results.SweepStore(store).write_batch([compute_run(spec)])
 
 
 class Connection:

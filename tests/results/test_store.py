@@ -444,7 +444,7 @@ def test_array_metadata_of_any_batch_size_is_what_zarr_makes(dtype, dims, sizes)
             shape = (runs, variables, *sizes)
             chunk, shard = _chunking(shape, dims)
             derived = _array_metadata("a", shape, dtype, dims, chunk, shard)
-            made = _zarr_metadata("a", len(shape), dtype, dims, shape, chunk, shard)
+            made = _zarr_metadata("a", shape, dtype, dims, chunk, shard)
             assert derived.to_dict() == made.to_dict(), (shape, chunk, shard)
 
 
