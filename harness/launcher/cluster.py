@@ -119,6 +119,15 @@ def queued_jobs(kind: str, job_ids: Sequence[str]) -> dict[str, tuple[str, str]]
     return states
 
 
+def in_order(job_ids: Sequence[str]) -> list[str]:
+    """Return batch job ids in the order the batch system numbered them (the order answers came in varies).
+
+    >>> in_order(["10", "9", "11"])
+    ['9', '10', '11']
+    """
+    return sorted(job_ids, key=lambda job_id: (len(job_id), job_id))
+
+
 def why_no_worker(kind: str, job_ids: Sequence[str], states: dict[str, tuple[str, str]],
                   log_directory: str | None) -> str:
     """Say, in words for the user, why none of the batch jobs ``job_ids`` gave a worker.
@@ -359,9 +368,8 @@ class Connection:
             self.cluster.scale(jobs=jobs)
             # The batch system answers a submission at once; a refusal (an unknown
             # partition or account, a walltime over the limit) ends the sweep here.
-            self.job_ids = submissions.wait(jobs, max(3 * timeout, 30.0),
-                                            "sbatch" if kind == "slurm" else "qsub")
-            self.job_ids.sort(key=lambda job_id: (len(job_id), job_id))
+            self.job_ids = in_order(submissions.wait(jobs, max(3 * timeout, 30.0),
+                                                     "sbatch" if kind == "slurm" else "qsub"))
             self.client = Client(self.cluster)
         except BaseException:
             self.cluster.close()
@@ -400,7 +408,7 @@ class Connection:
         deadline = time.monotonic() + timeout
         while not self.client.nthreads():
             if time.monotonic() > deadline:
-                ids = list(self._submissions.job_ids)
+                ids = in_order(self._submissions.job_ids)
                 why = why_no_worker(self._kind, ids, queued_jobs(self._kind, ids), self._log_directory)
                 raise ClusterError(
                     f"no worker connected within {timeout:g} s (hydra.launcher.queue_timeout): {why}; "
