@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,8 +308,22 @@ def blowup(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float
     log_span = -float(z.mean()) + slope * (float(x.mean()) - float(y[0])) - math.log(slope)
     grad = float(x.mean()) - float(y[0]) - 1.0 / slope
     se = math.sqrt(sigma2 / n + (grad * err) ** 2)
-    est = float(t[0] + math.exp(log_span))
-    return est, float(t[0] + math.exp(log_span - q * se)), float(t[0] + math.exp(log_span + q * se))
+    t0 = float(t[0])
+    return _after(t0, log_span), _after(t0, log_span - q * se), _after(t0, log_span + q * se)
+
+
+#: The largest ``v`` whose ``exp(v)`` is a finite float.
+_LOG_MAX = math.log(sys.float_info.max)
+
+
+def _after(t0: float, log_span: float) -> float:
+    """Return ``t0 + exp(log_span)``: infinity where that is beyond any float.
+
+    A returns exponent barely above 1 and poorly known (rates that hardly
+    depend on the level) puts the singularity's interval, or the estimate
+    itself, beyond any float: the interval is unbounded, not an error.
+    """
+    return t0 + math.exp(log_span) if log_span <= _LOG_MAX else math.inf
 
 
 def classify(t: NDArray[np.float64], y: NDArray[np.float64], *, diverged: bool = False,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.growth import blowup
+from analysis.growth import blowup, classify
 
 K, R = 0.05, 1.5
 T_STAR = 1 / (K * (R - 1))  # the returns law's singularity from theta0 = 0
@@ -34,3 +34,17 @@ def test_interval_coverage_on_noisy_replicates(sigma: float) -> None:
     coverage = float(np.mean(hits))
     print(f"90% interval coverage at sigma {sigma}: {coverage:.3f} over {len(hits)} replicates")
     assert 0.85 <= coverage <= 0.95, coverage
+
+
+@pytest.mark.parametrize("seed", [1445, 1656, 1935])
+def test_returns_barely_above_one_give_an_unbounded_interval(seed: int) -> None:
+    # Rates that hardly depend on the level: the fitted returns exponent is a hair above 1 and
+    # poorly known, which puts the interval's upper end (ln of it above 700) beyond any float.
+    # It raised OverflowError once, failing a story run (seed 1049) in its analysis.
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([[0.0], np.cumsum(np.exp(rng.normal(-6.0, 1.0, 30)))])
+    t = np.arange(len(y), dtype=float)
+    est, low, high = blowup(t, y)
+    assert high == math.inf
+    assert low <= est <= high
+    assert classify(t, y).regime != "takeoff"  # an unbounded singularity is no takeoff
