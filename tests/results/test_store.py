@@ -1,4 +1,5 @@
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -347,6 +348,32 @@ def test_a_batch_of_runs_is_one_group_of_few_files(tmp_path):
     write_synthetic_runs(alone, range(16))
     assert_sweeps_equal(_quiet_open(url), _quiet_open(alone))
     assert sorted(_quiet_open(url).run_id.values) == sorted(ids)
+
+
+def test_a_large_batch_is_several_shards_along_run_and_reads_the_same(tmp_path, monkeypatch):
+    # Each shard is stacked and written from its own block of at most SHARD_BYTES (a block the
+    # worker's heap keeps): a batch larger than that is several shards of whole inner chunks.
+    import zarr
+
+    import results.batch
+
+    monkeypatch.setattr(results.batch, "SHARD_BYTES", 20_000)
+    monkeypatch.setattr(results.batch, "MIN_CHUNK_ELEMENTS", 1_000)
+    url = tmp_path / "s.zarr"
+    write_synthetic_runs(url, range(23), batch_size=23, seeds=4, cycles=50)
+    (name,) = os.listdir(url / "batches")
+    group = url / "batches" / name
+    array = zarr.open_array(str(group / "trajectory-seed_cycle-float32"))
+    runs = array.shards[0]
+    assert 1 < runs < 23 and runs % array.chunks[0] == 0, (array.shards, array.chunks)
+    assert array.shards[0] * math.prod(array.shards[1:]) * 4 <= 20_000 or runs == array.chunks[0]
+    shards = sorted(p.name for p in (group / "trajectory-seed_cycle-float32").glob("c.*"))
+    assert len(shards) == math.ceil(23 / runs), shards
+    monkeypatch.undo()
+    whole = tmp_path / "whole.zarr"
+    write_synthetic_runs(whole, range(23), batch_size=23, seeds=4, cycles=50)
+    assert len(list((whole / "batches").rglob("trajectory-seed_cycle-float32/c.*"))) == 1
+    assert_sweeps_equal(_quiet_open(url), _quiet_open(whole))
 
 
 def test_runs_of_several_shapes_in_one_batch_become_one_group_each(tmp_path):
