@@ -96,6 +96,8 @@ class JobResult:
     worker: str | None
     #: Seconds of ``seconds`` by part (:data:`PHASES`): what the sweep's closing line adds up.
     phases: tuple[tuple[str, float], ...] = ()
+    #: Bytes of the run's data as the store keeps it (uncompressed): the batcher sizes batches by it.
+    nbytes: int = 0
 
 
 #: The parts of a job's time it reports: simulation, analysis, its share of its batch's write
@@ -254,7 +256,7 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
     host, pid = socket.gethostname(), os.getpid()
     outcomes: list[JobResult | JobFailure] = []
     records: list[RunRecord] = []
-    kept: list[tuple[JobSpec, float, dict[str, float]]] = []
+    kept: list[tuple[JobSpec, float, dict[str, float], int]] = []
     for spec in batch.jobs:
         start = time.perf_counter()
         handler = _job_log(spec.log_file)
@@ -265,8 +267,9 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
                          spec.run_id, host, pid, worker, _batch_job())
                 try:
                     phases: dict[str, float] = {}
-                    records.append(compute_run(spec, phases))
-                    kept.append((spec, time.perf_counter() - start, phases))
+                    record = compute_run(spec, phases)
+                    records.append(record)
+                    kept.append((spec, time.perf_counter() - start, phases, record.nbytes))
                     log.info("job %d done in %.2f s", spec.index, time.perf_counter() - start)
                     break
                 except Exception as err:  # noqa: BLE001  (a run's failure is data for the store)
@@ -283,8 +286,8 @@ def run_batch(batch: BatchSpec) -> list[JobResult | JobFailure]:
         wrote = store.write_batch(records, holder=batch.holder)
         share = (time.perf_counter() - start) / len(records)
         outcomes.extend(JobResult(spec.index, spec.run_id, w, seconds + share, host, pid, worker,
-                                  tuple((phases | {"write": share}).items()))
-                        for (spec, seconds, phases), w in zip(kept, wrote, strict=True))
+                                  tuple((phases | {"write": share}).items()), nbytes)
+                        for (spec, seconds, phases, nbytes), w in zip(kept, wrote, strict=True))
     return sorted(outcomes, key=lambda o: o.index)
 
 

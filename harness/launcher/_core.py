@@ -296,9 +296,9 @@ def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Con
     def done(results_: list[JobResult | JobFailure], batcher: Batcher) -> None:
         for outcome in results_:
             outcomes[outcome.index] = outcome
-        ok = [o.seconds for o in results_ if isinstance(o, JobResult)]
+        ok = [o for o in results_ if isinstance(o, JobResult)]
         if ok:
-            batcher.measured(statistics.mean(ok))
+            batcher.measured(statistics.mean(o.seconds for o in ok), statistics.mean(o.nbytes for o in ok))
         bar.update(len(results_))
 
     started = time.perf_counter()
