@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import pty
 import re
@@ -503,6 +504,9 @@ def test_local_cluster_settings_reach_the_workers() -> None:
         assert list(ticks.values()) == [0.2]
         assert connection.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
         assert list(connection.client.run(_mapped_blocks_for_one_mib).values()) == [0]
+        # The warmed worker's long-lived objects are out of the garbage collector's full scans.
+        frozen = connection.client.run(gc.get_freeze_count)
+        assert all(n > 10_000 for n in frozen.values()), frozen
     finally:
         connection.close()
     # The driver's own config is Dask's again once the cluster is made.
