@@ -246,13 +246,13 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
     blocks: list[tuple[str, slice, np.ndarray]] = []
     for name, spec in arrays.items():
         dims = tuple(spec["dims"])
-        first = stacked(spec, records[:1])
-        shape = (len(records), *first.shape[1:])
-        chunk, shard = _chunking(shape, dims, first.dtype.itemsize)
-        metadata[name] = _array_metadata(name, shape, _dtype_name(first.dtype), dims, chunk, shard)
+        var = records[0].parts()[spec["part"]].variables[spec["variables"][0]]
+        shape = (len(records), len(spec["variables"]), *var.shape)
+        chunk, shard = _chunking(shape, dims, var.dtype.itemsize)
+        metadata[name] = _array_metadata(name, shape, _dtype_name(var.dtype), dims, chunk, shard)
         for lo in range(0, len(records), shard[0]):
-            hi = min(lo + shard[0], len(records))
-            blocks.append((name, slice(lo, hi), first if hi == 1 else stacked(spec, records[lo:hi])))
+            rows = slice(lo, min(lo + shard[0], len(records)))
+            blocks.append((name, rows, stacked(spec, records[rows])))
 
     async def write() -> None:
         root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(attributes))

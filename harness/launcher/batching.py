@@ -88,15 +88,15 @@ class Batcher:
             return self.size
         if self.run_s is None:
             return max(1, min(FIRST_BATCH, math.ceil(self.total / (2 * self.workers))))
-        by_time = max(1, int(TARGET_S / self.run_s))
+        most = max(1, int(TARGET_S / self.run_s))  # the target time of runs, and their bytes
         if self.run_bytes:
-            by_time = min(by_time, max(1, int(BATCH_BYTES / self.run_bytes)))
+            most = min(most, max(1, int(BATCH_BYTES / self.run_bytes)))
         if self.workers == 1:  # nothing to balance
-            return min(by_time, MAX_BATCH)
+            return min(most, MAX_BATCH)
         # Half a worker's share of what is left, but no less than TAIL_S of runs: the tail's
         # batches shrink without ending in a run per batch (unless a run takes that long).
         share = max(math.ceil(len(self.queue) / (2 * self.workers)), int(TAIL_S / self.run_s))
-        return max(1, min(by_time, share, MAX_BATCH))
+        return max(1, min(most, share, MAX_BATCH))
 
     def next(self) -> tuple[JobSpec, ...] | None:
         """Return the next batch of runs, or None when every run has been handed out."""
