@@ -3,13 +3,14 @@
 :func:`analysis.growth.fit_laws_with_parameters` fits
 ``theta = ln K - softplus(-a (t - t0))`` to every world's trajectory twice (ability
 and score); run as numpy calls on arrays of a few hundred points, each of its
-~80 iterations cost more in Python than in arithmetic. This is the same
-algorithm (variable projection of ``ln K``, analytic Jacobian, Marquardt's
-diagonal damping, steps clipped to the bounds, the same stopping rules) as
-scalar loops compiled by numba; the 2 x 2 normal equations are solved in
-closed form. :func:`profile` searches the power and hyperbolic laws' one
-nonlinear parameter (a grid, then golden section). :func:`jump` is the jump
-detector's sliding medians. Sums run in index order, so results can differ from numpy's pairwise
+iterations cost more in Python than in arithmetic. Here it runs as scalar
+loops compiled by numba: variable projection of ``ln K``, analytic Jacobian,
+Marquardt's diagonal damping, the 2 x 2 normal equations solved in closed
+form; a parameter at a bound the gradient pushes against is held there, and
+steps are clipped to the bounds.
+:func:`profile` searches the power and hyperbolic laws' one nonlinear parameter
+(a grid, then golden section). :func:`jump` is the jump detector's sliding
+medians. Sums run in index order, so results can differ from numpy's pairwise
 sums in the last bits; the golden answers (``tests/analysis``) hold.
 """
 
@@ -109,14 +110,30 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
             a11 += v * v
             g0 += u * r[i]
             g1 += v * r[i]
+        # A parameter at a bound that the residual's gradient pushes against is held
+        # there (an active bound) and the other takes the step of its own 1 x 1 system.
+        # Clipping the coupled 2 x 2 step instead left the other parameter's step
+        # sized for a move that could not happen: the fit crawled, and stopped on
+        # its relative-improvement rule up to 10% short of the optimum in rss.
+        hold0 = (p0 <= A_LOW and g0 > 0) or (p0 >= A_HIGH and g0 < 0)
+        hold1 = (p1 <= 0.0 and g1 > 0) or (p1 >= span and g1 < 0)
+        if hold0 and hold1:
+            break  # a corner where both bounds are active: the optimum
         improved = False
         done = False
         while damping < 1e12:
             b00 = a00 + damping * (a00 + 1e-300)
             b11 = a11 + damping * (a11 + 1e-300)
-            det = b00 * b11 - a01 * a01
-            s0 = (-g0 * b11 + g1 * a01) / det
-            s1 = (-g1 * b00 + g0 * a01) / det
+            if hold1:
+                s0 = -g0 / b00
+                s1 = 0.0
+            elif hold0:
+                s0 = 0.0
+                s1 = -g1 / b11
+            else:
+                det = b00 * b11 - a01 * a01
+                s0 = (-g0 * b11 + g1 * a01) / det
+                s1 = (-g1 * b00 + g0 * a01) / det
             q0 = min(max(p0 + s0, A_LOW), A_HIGH)
             q1 = min(max(p1 + s1, 0.0), span)
             rss_new = _residual(t, y, q0, q1, trial_r, trial_decay)

@@ -168,8 +168,9 @@ def _fit_saturating(t: NDArray[np.float64], y: NDArray[np.float64], a: float, t0
     """Fit ``ln K - softplus(-a (t - t0))`` by bounded Levenberg–Marquardt on ``(a, t0)``.
 
     ``ln K`` is closed-form at every ``(a, t0)`` (variable projection); the
-    Jacobian is analytic (``softplus' = expit``); steps are clipped to the
-    bounds ``a`` in ``[1e-6, 100]``, ``t0`` in ``[0, span]``. Compiled
+    Jacobian is analytic (``softplus' = expit``); a parameter at one of its
+    bounds (``a`` in ``[1e-6, 100]``, ``t0`` in ``[0, span]``) that the gradient
+    pushes against is held there, and steps are clipped to the bounds. Compiled
     (:func:`analysis.fits.fit_saturating`).
     """
     from analysis.fits import fit_saturating
