@@ -163,12 +163,21 @@ POWER, HYPERBOLIC = 0, 1
 
 
 @_jit
-def _rss_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float, basis: Any) -> float:
-    """Return the residual sum of ``y ~ c + s basis(u)`` (``ym``: the mean of ``y``), or ``inf``."""
+def _line_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float,
+             basis: Any) -> tuple[float, float, float]:
+    """Return ``(c, s, rss)`` of ``y ~ c + s basis(u)``, ``s`` in ``[lo, hi]`` (``ym``: ``y``'s mean).
+
+    The basis is ``ln(t + u)`` (``kind`` :data:`POWER`) or ``-ln(max(u - t, 1e-9))``
+    (:data:`HYPERBOLIC`), filled into ``basis``; with ``u`` NaN, ``basis`` is taken
+    as it is. With one bounded coefficient the constrained optimum is the free
+    slope clipped to its bounds (the residual sum is a convex quadratic in it
+    once the intercept is profiled out). A residual sum not finite is ``inf``.
+    """
     n = len(t)
     xm = 0.0
     for i in range(n):
-        basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
+        if u == u:
+            basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
         xm += basis[i]
     xm /= n
     sxx = 0.0
@@ -179,13 +188,34 @@ def _rss_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float
         sxy += dx * (y[i] - ym)
     slope = sxy / sxx if sxx > 0 else lo
     if slope != slope:
-        return np.inf
+        return math.nan, math.nan, np.inf
     slope = min(max(slope, lo), hi)
     rss = 0.0
     for i in range(n):
         r = (y[i] - ym) - slope * (basis[i] - xm)
         rss += r * r
-    return rss if math.isfinite(rss) else np.inf
+    return ym - slope * xm, slope, rss if math.isfinite(rss) else np.inf
+
+
+@_jit
+def _rss_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float, basis: Any) -> float:
+    """Return the residual sum of ``y ~ c + s basis(u)`` (``ym``: the mean of ``y``), or ``inf``."""
+    rss: float = _line_at(t, y, ym, u, kind, lo, hi, basis)[2]
+    return rss
+
+
+@_jit
+def line(x: Any, y: Any, lo: float, hi: float) -> tuple[float, float, float]:
+    """Return ``(c, s, rss)`` of least squares ``y ~ c + s x``, ``s`` in ``[lo, hi]`` (:func:`_line_at`)."""
+    c, s, rss = _line_at(x, y, _mean(y), math.nan, POWER, lo, hi, x)
+    return c, s, rss
+
+
+@_jit
+def line_at(t: Any, y: Any, u: float, kind: int, lo: float, hi: float) -> tuple[float, float, float]:
+    """Return ``(c, s, rss)`` of ``y ~ c + s basis(u)`` (:func:`grid_rss`), as the search saw it at ``u``."""
+    c, s, rss = _line_at(t, y, _mean(y), u, kind, lo, hi, np.empty(len(t)))
+    return c, s, rss
 
 
 @_jit

@@ -151,16 +151,14 @@ def _linear_in(x: NDArray[np.float64], y: NDArray[np.float64], lo: float,
 
     With one bounded coefficient the constrained optimum is the free slope
     clipped to its bounds (the residual sum is a convex quadratic in it once
-    the intercept is profiled out).
+    the intercept is profiled out). Compiled (:func:`analysis.fits.line`); a
+    residual sum that is not finite is ``inf``.
     """
-    xm, ym = float(x.mean()), float(y.mean())
-    dx = x - xm
-    sxx = float(dx @ dx)
-    slope = float(dx @ (y - ym)) / sxx if sxx > 0 else lo
-    slope = min(max(slope, lo), hi)
-    c = ym - slope * xm
-    r = y - c - slope * x
-    return c, slope, float(r @ r)
+    from analysis.fits import line
+
+    c, slope, rss = line(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+                         float(lo), float(hi))
+    return c, slope, rss
 
 
 def _fit_saturating(t: NDArray[np.float64], y: NDArray[np.float64], a: float, t0: float, span: float,
@@ -191,7 +189,7 @@ def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: floa
     (:func:`analysis.fits.profile`), the linear coefficients being closed-form
     at every ``u`` (variable projection).
     """
-    from analysis.fits import POWER, profile
+    from analysis.fits import line_at, profile
 
     t = np.ascontiguousarray(t, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
@@ -199,8 +197,7 @@ def _profile(kind: int, t: NDArray[np.float64], y: NDArray[np.float64], lo: floa
     u, best = profile(t, y, us, kind, *slope_bounds)
     if not np.isfinite(best):
         return None, math.inf
-    basis = np.log(t + u) if kind == POWER else -np.log(np.maximum(u - t, 1e-9))
-    c, slope, value = _linear_in(basis, y, *slope_bounds)
+    c, slope, value = line_at(t, y, u, kind, *slope_bounds)  # value is best, bit for bit
     return np.array([c, slope, u]), value
 
 

@@ -145,3 +145,20 @@ def test_saturating_fit_reaches_the_bounded_optimum(case: str) -> None:
             best = min(best, 2 * float(fit.cost))
     assert rss <= best * (1 + 1e-9), (rss, best)
     assert abs(float(np.sum(residual(params) ** 2)) - rss) <= 1e-9 * rss  # the rss is the parameters'
+
+
+def test_compiled_lines_match_least_squares() -> None:
+    """The compiled line fits agree with numpy's least squares; a profile's value is its search's best."""
+    from analysis.fits import HYPERBOLIC, POWER, line, line_at, profile
+
+    rng = np.random.default_rng(5)
+    t = np.arange(150.0)
+    for _ in range(50):
+        y = rng.uniform(0.1, 0.5) * np.log1p(t) + rng.normal(0, 0.01, t.size)
+        c, s, rss = line(t, y, -np.inf, np.inf)
+        (s_np, c_np), res, *_ = np.linalg.lstsq(np.column_stack([t, np.ones_like(t)]), y, rcond=None)
+        np.testing.assert_allclose([c, s, rss], [c_np, s_np, res[0]], rtol=1e-9)
+        assert line(t, y, 1.0, 2.0)[1] == 1.0  # the slope clipped to its bounds
+        for kind, us in ((POWER, np.geomspace(1e-3, 300, 24)), (HYPERBOLIC, np.geomspace(150.001, 300, 24))):
+            u, best = profile(t, y, us, kind, 1e-6, 1e3)
+            assert line_at(t, y, u, kind, 1e-6, 1e3)[2] == best
