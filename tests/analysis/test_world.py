@@ -56,3 +56,23 @@ def test_digest_names_the_code() -> None:
     digest = analysis_digest()
     assert len(digest) == 16 and int(digest, 16) >= 0
     assert analysis_digest() == digest
+
+
+def test_stored_parts_are_the_public_builds() -> None:
+    """What a job stores (built with xarray's direct constructor) equals xarray's public build."""
+    from analysis.world import run_curves, stored_parts
+
+    ds, config = run_of("+experiment=story", seeds=4)
+    parts = stored_parts(ds, config)
+    want = analyse_worlds(ds, config)
+    want = want.drop_vars(list(want.coords))
+    want.attrs = {}
+    xr.testing.assert_identical(parts["analysis"], want)
+    curves = run_curves(ds, config)
+    public = xr.Dataset({name: (var.dims, var.values, var.attrs) for name, var in curves.data_vars.items()})
+    xr.testing.assert_identical(curves, public)
+    xr.testing.assert_identical(parts["curves"], public)
+    assert parts["info"] == {"analysis_digest": analysis_digest()}
+    # Consistent for xarray's own operations as a public build is.
+    xr.testing.assert_identical(xr.concat([parts["curves"]] * 2, "run"), xr.concat([public] * 2, "run"))
+    xr.testing.assert_identical(xr.concat([parts["analysis"]] * 2, "run"), xr.concat([want] * 2, "run"))
