@@ -123,7 +123,7 @@ def survival(
     if held:
         ax.plot([0, end], [1, 1], color="0.45", lw=2.5, alpha=0.6, label=held)
     ax.set_ylim(-0.02, 1.04)
-    ax.set_xlim(0, end)
+    ax.set_xlim(0, end if end > 0 else 1.0)  # a run of one cycle: one cycle wide, not an empty range
     ax.set_xlabel("cycle")
     ax.set_ylabel("P(guard still in place)")
     ax.set_title("Replication guard survival (Kaplan–Meier, 95% band, censored at run end)")
@@ -199,6 +199,8 @@ def event_strip(
     or a curve; each mark's label starts at its cycle (or ends there near the
     right edge).
     """
+    if not xlim[1] > xlim[0]:  # a run of one cycle: one cycle wide, not an empty range
+        xlim = (xlim[0], xlim[0] + 1.0)
     ax.set_xlim(*xlim)
     ax.set_ylim(0, 1)
     ax.axis("off")

@@ -96,6 +96,18 @@ def test_failed_runs_are_reported_and_the_rest_analysed(tmp_path: Path) -> None:
     assert strict.returncode == 3, strict.stdout + strict.stderr
 
 
+def test_a_one_cycle_sweep_reports_without_warnings(tmp_path: Path) -> None:
+    """A smoke sweep of one cycle gives a report, and no plotting library's warning on the terminal."""
+    done = run("takeoff", "-m", "seeds=1", "cycles=1", "seed=0,1", f"hydra.sweep.dir={tmp_path}/sweep",
+               "hydra.launcher.cluster=sync", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = run("takeoff-report", f"{tmp_path}/sweep/results.zarr", "--out", f"{tmp_path}/report",
+                 "--quiet", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "Warning" not in report.stderr, report.stderr
+    assert (tmp_path / "report" / "report.html").is_file()
+
+
 @pytest.mark.parametrize("kind", ["empty", "foreign", "missing"])
 def test_bad_store_gives_a_clear_error(tmp_path: Path, kind: str) -> None:
     store = tmp_path / "store"
