@@ -300,10 +300,13 @@ class Connection:
         or the batch system refused (or did not answer) a worker job.
     """
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, Any], abandoned: threading.Event | None = None) -> None:
         import dask
         from distributed import Client, LocalCluster
 
+        if abandoned is not None and abandoned.is_set():
+            # The sweep stopped (a bad job, Ctrl-C) while this thread imported Dask: start nothing.
+            raise ClusterError("the sweep stopped before its cluster started")
         quiet_dask_logs()
         self.cluster: Any = None
         self.job_ids: list[str] = []
@@ -355,7 +358,8 @@ class Connection:
             from harness.launcher.workers import IgnoreInterrupt
 
             self.client.register_plugin(IgnoreInterrupt())
-            self.client.run(warm_worker)
+            if abandoned is None or not abandoned.is_set():  # no job will run: no warm-up to wait for
+                self.client.run(warm_worker)
 
     def _start_jobqueue(self, params: dict[str, Any], timeout: float, dashboard: bool) -> None:
         import dask

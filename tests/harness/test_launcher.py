@@ -14,10 +14,12 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import xarray as xr
 
@@ -511,3 +513,16 @@ def test_local_cluster_settings_reach_the_workers() -> None:
         connection.close()
     # The driver's own config is Dask's again once the cluster is made.
     assert {key: dask.config.get(key) for key in QUIET_MONITORS} == before
+
+
+def test_a_cluster_start_told_the_sweep_stopped_starts_nothing() -> None:
+    # A sweep that stops before any job (a bad value in a later job, Ctrl-C) tells the cluster
+    # starting in the background; told while it imports Dask, it starts no process.
+    from harness.launcher.cluster import ClusterError, Connection
+
+    stopped = threading.Event()
+    stopped.set()
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with pytest.raises(ClusterError, match="stopped before its cluster started"):
+        Connection({"cluster": "local", "address": "", "n_workers": 1, "dashboard": False}, stopped)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
