@@ -5,7 +5,7 @@ For when the analysis code changed since the jobs analysed their worlds (or
 of many runs each, by batch group; a task reads only its runs' trajectories
 from the store (:func:`results.sweep.open_group`: each group on its own grid,
 as its job made it), analyses them with the code a job runs
-(:func:`analysis.world.analyse_run`, the same answers bit for bit) and returns
+(:func:`analysis.world.stored_parts`, the same answers bit for bit) and returns
 only the small per-world tables and curve moments. :class:`Reanalysis` puts
 them together in the shape of :func:`results.open_analysis`, which
 :func:`analysis.report.write_report` reads as it reads the stored analysis.
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from analysis.world import CATEGORICAL, DOMAIN_MEANS, PER_WORLD, WORLD_COLUMNS, analyse_run, analysis_digest
+from analysis.world import CATEGORICAL, DOMAIN_MEANS, PER_WORLD, WORLD_COLUMNS, analysis_digest, stored_parts
 from results import schema
 
 if TYPE_CHECKING:
@@ -265,9 +265,9 @@ def analyse_task(url: str, parts: Sequence[Part], min_effect: float) -> list[Par
             for got, these in zip(loaded, kept, strict=True):
                 for j, i in enumerate(these.tolist()):
                     rid = str(ids[i])
-                    analysis, curves = analyse_run(got.isel({schema.RUN: j}), configs.get(rid, {}),
-                                                   min_effect=min_effect)
-                    analysed.append((rid, analysis, curves))
+                    kept_parts = stored_parts(got.isel({schema.RUN: j}), configs.get(rid, {}),
+                                              min_effect=min_effect)
+                    analysed.append((rid, kept_parts["analysis"], kept_parts["curves"]))
         out.append(_part_result(ds, analysed, damaged))
     return out
 
@@ -285,10 +285,8 @@ def _part_result(ds: xr.Dataset, analysed: list[tuple[str, xr.Dataset, xr.Datase
             if name in c:
                 values[k] = c[name].values
         curves[name] = values
-    digests = {str(a.attrs.get("analysis_digest", "")) for _, a, _ in analysed}
     return PartResult(tuple(rid for rid, _, _ in analysed), ds[schema.SEED].values.astype(np.int64),
-                      ds[schema.CYCLE].values.astype(np.int64), columns, curves,
-                      digests.pop() if len(digests) == 1 else analysis_digest(), damaged)
+                      ds[schema.CYCLE].values.astype(np.int64), columns, curves, analysis_digest(), damaged)
 
 
 class Reanalysis:

@@ -129,25 +129,25 @@ def analyse_worlds(ds: xr.Dataset, config: Mapping[str, Any], *,
         Along ``seed``: :data:`WORLD_COLUMNS`, categorical ones as strings,
         the others as float64; attribute ``analysis_digest``.
     """
-    return _analyse(_reduced(ds, wild=wild_enabled(config)), config, min_effect)
-
-
-def analyse_run(ds: xr.Dataset, config: Mapping[str, Any], *,
-                min_effect: float = MIN_EFFECT) -> tuple[xr.Dataset, xr.Dataset]:
-    """Return :func:`analyse_worlds` and :func:`run_curves` of one run, reducing its domains once."""
     loaded = _reduced(ds, wild=wild_enabled(config))
-    return _analyse(loaded, config, min_effect), _curve_moments(loaded)
+    return xr.Dataset(
+        {name: (schema.SEED, values) for name, values in _columns(loaded, config, min_effect).items()},
+        coords={schema.SEED: loaded.seed.astype(np.int64)},
+        attrs={"analysis_digest": analysis_digest()},
+    )
 
 
-def stored_parts(ds: xr.Dataset, config: Mapping[str, Any]) -> dict[str, Any]:
+def stored_parts(ds: xr.Dataset, config: Mapping[str, Any], *,
+                 min_effect: float = MIN_EFFECT) -> dict[str, Any]:
     """Return what a job keeps with a run besides its trajectory (:class:`results.RunRecord`'s fields).
 
-    ``analysis``: :func:`analyse_run`'s per-world table without coordinates or
+    ``analysis``: :func:`analyse_worlds`'s per-world table without coordinates or
     attributes (the store keeps its own); ``curves``: the curve moments; ``info``:
-    the digest of the analysis code that made them.
+    the digest of the analysis code that made them. ``takeoff-report --reanalyse``
+    computes the same with another ``min_effect``.
     """
     loaded = _reduced(ds, wild=wild_enabled(config))
-    columns = _columns(loaded, config, MIN_EFFECT)
+    columns = _columns(loaded, config, min_effect)
     analysis = _data_vars({name: ((schema.SEED,), values, {}) for name, values in columns.items()})
     return {"analysis": analysis, "curves": _curve_moments(loaded),
             "info": {"analysis_digest": analysis_digest()}}
@@ -215,14 +215,6 @@ class _World(Mapping[str, _Values]):
 
     def __len__(self) -> int:
         return len(self.arrays)
-
-
-def _analyse(loaded: _Reduced, config: Mapping[str, Any], min_effect: float) -> xr.Dataset:
-    return xr.Dataset(
-        {name: (schema.SEED, values) for name, values in _columns(loaded, config, min_effect).items()},
-        coords={schema.SEED: loaded.seed.astype(np.int64)},
-        attrs={"analysis_digest": analysis_digest()},
-    )
 
 
 def _columns(loaded: _Reduced, config: Mapping[str, Any], min_effect: float) -> dict[str, np.ndarray]:
