@@ -18,9 +18,8 @@ import shlex
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +93,7 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     for noisy in ("distributed", "tornado", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    connecting: Future[Connection] | None = None
+    connecting: _Starting | None = None
     try:
         params = _params(launcher)
         # The first job is checked before any cluster starts: a mistake common to every job
@@ -194,25 +193,34 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
     return returns
 
 
-def _connect_in_background(params: dict[str, Any]) -> Future[Connection] | None:
+class _Starting:
+    """A cluster starting in a background thread: its :class:`Connection`, once made.
+
+    ``abandoned`` tells the start that no job will use it (see :func:`_close`); the
+    start checks it before its slow steps.
+    """
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.abandoned = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takeoff-connect")
+        self._future = pool.submit(Connection, params, self.abandoned)
+        pool.shutdown(wait=False)
+
+    def result(self) -> Connection:
+        """Wait for the connection (raising what its start raised)."""
+        return self._future.result()
+
+
+def _connect_in_background(params: dict[str, Any]) -> _Starting | None:
     """Start the cluster while the driver composes the jobs (it takes seconds); None for ``sync``."""
     if params["cluster"] == "sync" and not params["address"]:
         return None
     if params["cluster"] in ("slurm", "pbs") and not params["address"]:
         import_jobqueue(str(params["cluster"]))  # here, on the main thread (it installs a signal handler)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takeoff-connect")
-    abandoned = threading.Event()
-    future = pool.submit(Connection, params, abandoned)
-    _ABANDON[future] = abandoned
-    pool.shutdown(wait=False)
-    return future
+    return _Starting(params)
 
 
-#: The event each cluster start in the background checks before its slow steps (see :func:`_close`).
-_ABANDON: weakref.WeakKeyDictionary[Future[Connection], threading.Event] = weakref.WeakKeyDictionary()
-
-
-def _close(connecting: Future[Connection] | None) -> None:
+def _close(connecting: _Starting | None) -> None:
     """Close a cluster that no job will use, telling its start to skip what is left of it.
 
     A sweep that stops before any job (a bad value in a later job, a store it may not
@@ -221,9 +229,7 @@ def _close(connecting: Future[Connection] | None) -> None:
     is told in time (it is importing Dask), or of the warm-up.
     """
     if connecting is not None:
-        abandoned = _ABANDON.get(connecting)
-        if abandoned is not None:
-            abandoned.set()
+        connecting.abandoned.set()
         try:
             connecting.result().close()
         except Exception:  # noqa: BLE001  (nothing ran; a cluster that failed to start needs no closing)
@@ -299,7 +305,7 @@ def _wait_for(held: list[JobSpec], store: results.SweepStore, holder: Holder, pa
     return outcomes
 
 
-def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: Future[Connection] | None, holder: str,
+def _execute(todo: list[JobSpec], params: dict[str, Any], connecting: _Starting | None, holder: str,
              ) -> tuple[dict[int, JobResult | JobFailure], threading.Thread | None]:
     """Run the jobs in batches; return their outcomes and the thread closing the cluster (if any)."""
     import statistics
