@@ -158,8 +158,9 @@ def fit_saturating(t: Any, y: Any, a: float, t0: float, span: float,
     return total / n, p0, p1, rss
 
 
-#: Kinds of basis of :func:`grid_rss`: the power law's ``ln(t + u)``, the hyperbolic law's ``-ln(u - t)``.
-POWER, HYPERBOLIC = 0, 1
+#: Kinds of basis of :func:`grid_rss`: the power law's ``ln(t + u)``, the hyperbolic law's ``-ln(u - t)``;
+#: :data:`GIVEN`: the basis array already holds the regressor (:func:`line`).
+POWER, HYPERBOLIC, GIVEN = 0, 1, 2
 
 
 @_jit
@@ -168,15 +169,15 @@ def _line_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: floa
     """Return ``(c, s, rss)`` of ``y ~ c + s basis(u)``, ``s`` in ``[lo, hi]`` (``ym``: ``y``'s mean).
 
     The basis is ``ln(t + u)`` (``kind`` :data:`POWER`) or ``-ln(max(u - t, 1e-9))``
-    (:data:`HYPERBOLIC`), filled into ``basis``; with ``u`` NaN, ``basis`` is taken
-    as it is. With one bounded coefficient the constrained optimum is the free
-    slope clipped to its bounds (the residual sum is a convex quadratic in it
-    once the intercept is profiled out). A residual sum not finite is ``inf``.
+    (:data:`HYPERBOLIC`), filled into ``basis``, or ``basis`` as it is (:data:`GIVEN`).
+    With one bounded coefficient the constrained optimum is the free slope
+    clipped to its bounds (the residual sum is a convex quadratic in it once the
+    intercept is profiled out). A residual sum not finite is ``inf``.
     """
     n = len(t)
     xm = 0.0
     for i in range(n):
-        if u == u:
+        if kind != GIVEN:
             basis[i] = math.log(t[i] + u) if kind == POWER else -math.log(max(u - t[i], 1e-9))
         xm += basis[i]
     xm /= n
@@ -207,7 +208,7 @@ def _rss_at(t: Any, y: Any, ym: float, u: float, kind: int, lo: float, hi: float
 @_jit
 def line(x: Any, y: Any, lo: float, hi: float) -> tuple[float, float, float]:
     """Return ``(c, s, rss)`` of least squares ``y ~ c + s x``, ``s`` in ``[lo, hi]`` (:func:`_line_at`)."""
-    c, s, rss = _line_at(x, y, _mean(y), math.nan, POWER, lo, hi, x)
+    c, s, rss = _line_at(x, y, _mean(y), 0.0, GIVEN, lo, hi, x)
     return c, s, rss
 
 
