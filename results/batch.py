@@ -222,14 +222,14 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
 
     arrays: Mapping[str, Any] = attributes["arrays"]
 
-    def stacked(spec: Mapping[str, Any], runs: Sequence[RunRecord]) -> np.ndarray:
-        # Each variable of each run copied once, straight into the block zarr writes.
+    def stacked(spec: Mapping[str, Any], runs: Sequence[RunRecord], like: xr.Variable) -> np.ndarray:
+        # Each variable of each run copied once, straight into the block zarr writes; ``like``
+        # is the first run's first variable, whose shape and dtype every one of them has.
         names = spec["variables"]
         parts = [r.parts()[spec["part"]] for r in runs]
-        first = np.asarray(parts[0].variables[names[0]].values)
         # Text as objects: runs of one layout may hold strings of different widths.
-        out = np.empty((len(runs), len(names), *first.shape),
-                       dtype=object if first.dtype.kind in "OUT" else first.dtype)
+        out = np.empty((len(runs), len(names), *like.shape),
+                       dtype=object if like.dtype.kind in "OUT" else like.dtype)
         rows: dict[int, int] = {}  # runs that share a Dataset (benchmarks) share its row
         for i, ds in enumerate(parts):
             if id(ds) in rows:
@@ -252,7 +252,7 @@ def write_group(url: str, records: Sequence[RunRecord], attributes: Mapping[str,
         metadata[name] = _array_metadata(name, shape, _dtype_name(var.dtype), dims, chunk, shard)
         for lo in range(0, len(records), shard[0]):
             rows = slice(lo, min(lo + shard[0], len(records)))
-            blocks.append((name, rows, stacked(spec, records[rows])))
+            blocks.append((name, rows, stacked(spec, records[rows], var)))
 
     async def write() -> None:
         root = await zasync.open_group(store=url, mode="w-", zarr_format=3, attributes=dict(attributes))
